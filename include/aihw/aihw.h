@@ -1,0 +1,9 @@
+/* aihw umbrella header: include this to use the whole public API. */
+#ifndef AIHW_H
+#define AIHW_H
+
+#include "aihw/common.h"
+#include "aihw/io_params.h"
+#include "aihw/tile.h"
+
+#endif
