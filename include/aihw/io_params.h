@@ -104,17 +104,35 @@ AIHW_API aihw_status aihw_io_params_preset(const char *name, aihw_io_params *out
 /* Checks every field. On failure returns AIHW_ERR_INVALID_ARGUMENT (or
  * AIHW_ERR_NOT_FINITE for NaN/Inf) with a message naming the field and its allowed range,
  * e.g. "forward.inp_bound = 2: must be 1 when noise_management is not NONE".
- * `what` prefixes field names in the message ("forward", "backward"); may be NULL. */
+ * `what` prefixes field names in the message ("forward", "backward"); may be NULL.
+ * Ranges: every float finite (r_series_max_total may also be +inf); bounds, resolutions,
+ * out_scale and v_offset_w_min any finite value; noises, stds, strengths, nm_thres,
+ * ir_drop, out_nonlinearity, slope_calibration, r_series, r_series_max_total,
+ * w_read_asymmetry_dtod >= 0; inp/out_asymmetry in [0, 1]; nm_assumed_wmax, max_bm_res,
+ * ir_drop_g_ratio > 0; nm_decay in (0, 1]; max_bm_factor >= 1; booleans 0 or 1; enums
+ * in range. Unless is_perfect or mv_type IDEAL: inp_bound == 1 when noise_management is
+ * not NONE (reference §3.2). NaN/Inf are reported before range errors. Never changes
+ * *params; thread-safe. */
 AIHW_API aihw_status aihw_io_params_validate(const aihw_io_params *params, const char *what);
 
 /* Serialises to a JSON object with aihwkit's field names; enums by their Python member
- * names ("ABS_MAX"). *json_out is allocated with malloc; the caller frees it with free(). */
+ * names ("ABS_MAX"), booleans as true/false, each float in the fewest decimal digits that
+ * read back to the same float32 (so to_json/from_json round-trips bit-exactly); +inf
+ * (r_series_max_total only) is written as 1e999. *json_out is allocated with malloc; the
+ * caller frees it with free(). The parameters must pass aihw_io_params_validate(), whose
+ * status is returned otherwise; AIHW_ERR_OUT_OF_MEMORY if an allocation fails. On any
+ * failure *json_out is set to NULL (if json_out is not NULL). */
 AIHW_API aihw_status aihw_io_params_to_json(const aihw_io_params *params, char **json_out);
 
 /* Parses a JSON object. Fields absent from the JSON keep the value *params had on entry
- * (start from aihw_io_params_default() for aihwkit semantics). Unknown keys, wrong types
- * and unknown enum names are AIHW_ERR_FORMAT naming the key; the result is validated.
- * On failure *params is unchanged. */
+ * (start from aihw_io_params_default() for aihwkit semantics). Enums may be given by
+ * member name ("ABS_MAX") or by aihwkit's Enum value ("AbsMax"); booleans as true/false
+ * or 0/1; max_bm_factor as an integral number in int range. Syntax errors (with the byte
+ * position), a non-object, unknown or duplicate keys, wrong types and unknown enum names
+ * are AIHW_ERR_FORMAT naming the key; aihwkit enum members aihw does not implement
+ * (mv_type SPLIT_MODE, BIT_WISE; bound_management SHIFT) are AIHW_ERR_UNSUPPORTED. The
+ * result is then validated (aihw_io_params_validate's statuses). On failure *params is
+ * unchanged. */
 AIHW_API aihw_status aihw_io_params_from_json(const char *json, aihw_io_params *params);
 
 /* Name of an enum value as used in JSON ("ONE_PASS"), or NULL if out of range. */

@@ -1,0 +1,21 @@
+/* Host-side bulk generation from Philox streams (philox.h). Element e of a row is always
+ * lane e%4 of block e/4, whatever the length filled, so a value depends only on its
+ * coordinates, never on how the work was split between threads. */
+#ifndef AIHW_CORE_RNG_H
+#define AIHW_CORE_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/philox.h"
+
+/* out[e] = standard normal of element (first + e) of row `row`, e < n. `first` must be a
+ * multiple of 4. */
+void aihw_rng_fill_normal(const aihw_rng_stream *s, uint32_t row, size_t first, float *out,
+                          size_t n);
+
+/* out[e] = uniform [0, 1) of element (first + e) of row `row`; `first` a multiple of 4. */
+void aihw_rng_fill_uniform(const aihw_rng_stream *s, uint32_t row, size_t first, float *out,
+                           size_t n);
+
+#endif
