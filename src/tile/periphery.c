@@ -232,14 +232,21 @@ aihw_status aihw_exact_mv(const aihw_mv_call *c, int transposed, aihw_workspace 
 /* ---------------------------------------------------------------------------------- */
 /* Noise management (§3.4) */
 
+/* max_j |x_j| over the sample's inputs (1.0 for an appended bias input). The inputs are
+ * finite, so the maximum of the magnitude bit patterns is the bit pattern of the maximum
+ * magnitude; integer maxima vectorise where float maxima (NaN rules) do not. */
 static float row_abs_max(const aihw_mv_call *c, int64_t b, int64_t n) {
   const float *x = c->x + b * c->x_cols;
-  float a = 0.0f;
+  uint32_t a = 0;
   for (int64_t j = 0; j < c->x_cols; ++j) {
-    float v = fabsf(x[j]);
+    uint32_t v;
+    memcpy(&v, &x[j], sizeof v);
+    v &= 0x7fffffffu;
     a = v > a ? v : a;
   }
-  return n > c->x_cols && a < 1.0f ? 1.0f : a;
+  float r;
+  memcpy(&r, &a, sizeof r);
+  return n > c->x_cols && r < 1.0f ? 1.0f : r;
 }
 
 static float row_max(const aihw_mv_call *c, int64_t b, int64_t n) {
@@ -331,44 +338,11 @@ static size_t floats_bytes(int64_t count) {
   return ((size_t)count * sizeof(float) + 63u) / 64u * 64u;
 }
 
-/* Output non-idealities of §3.7 for output i of active row k of pass `pb`. */
-static inline float apply_nonidealities(const aihw_periphery *p, const pass_buffers *pb,
-                                        int64_t k, int64_t i, float v, const float *w_xi) {
-  const aihw_io_params *io = &p->io;
-  const int64_t m = p->out_len;
-  if (io->ir_drop > 0.0f) {
-    float a = ((float)p->in_len / io->ir_drop_g_ratio) * pb->ir_c[k * m + i];
-    v = v - aihw_ir_drop_k(a) * io->ir_drop * pb->ir_s[k * m + i];
-  }
-  if (p->v_offset != NULL)
-    v = aihw_voltage_offset(v, p->v_offset[i], io->r_series, io->r_series_max_total,
-                            io->v_offset_w_min, pb->u_sum[k]);
-  if (io->w_noise > 0.0f) {
-    if (io->w_noise_type == AIHW_W_NOISE_ADDITIVE_CONSTANT)
-      v = v + io->w_noise * pb->u_norm[k] * w_xi[i];
-    else if (io->w_noise_type == AIHW_W_NOISE_PCM_READ)
-      v = v + io->w_noise * sqrtf(pb->pcm[k * m + i]) * w_xi[i];
-  }
-  return v;
-}
-
-/* Tracks the bound-management verdict of one finalised row (§3.8). */
-static inline void note_saturation(const aihw_io_params *io, int saturation, int *passed) {
-  if (saturation > 0) {
-    *passed = 0;
-  } else if (saturation < 0) {
-    if (io->bm_test_negative_bound)
-      *passed = 0;
-    else if (io->bm_negative_bound_quirk)
-      *passed = 1; /* aihwkit assigns instead of and-ing */
-  }
-}
-
 /* Scratch rows of one thread for one pass's random numbers. */
 typedef struct row_noise {
-  float *w_xi;   /* [m] weight-noise normals */
-  float *o_xi;   /* [m] output-noise normals */
-  float *o_uni;  /* [m] ADC rounding uniforms */
+  float *w_xi;  /* [m] weight-noise normals */
+  float *o_xi;  /* [m] output-noise normals */
+  float *o_uni; /* [m] ADC rounding uniforms */
 } row_noise;
 
 static void draw_row_noise(const aihw_periphery *p, const aihw_mv_call *c,
@@ -392,18 +366,244 @@ static void draw_row_noise(const aihw_periphery *p, const aihw_mv_call *c,
   }
 }
 
-/* ADC stage for output i (§3.8): non-linearity, asymmetry, noise, quantisation, bound. */
-static inline float finalize_output(const aihw_periphery *p, int64_t i, float v,
-                                    const row_noise *rn, int *saturation) {
+/* The input stage of sample b in BM round `round` (§3.5 scaling, §3.6 DAC), written as
+ * one simple loop per step so that each vectorises; the steps are those of aihw_dac():
+ * scale -> quantise -> clip -> noise -> asymmetry. Row k of the pass buffers receives the
+ * prepared input (split into positive and negative parts for POS_NEG_SEPARATE*). */
+static void prepare_row(const aihw_periphery *p, const aihw_mv_call *c, int64_t b,
+                        uint32_t round, float alpha, float red, int skip, pass_buffers *pb,
+                        int n_pass, int64_t k, float *scratch) {
   const aihw_io_params *io = &p->io;
+  const int64_t n = p->in_len, x_cols = c->x_cols;
+  float *u = pb[0].u + k * n;
+  if (skip) {
+    memset(u, 0, (size_t)n * sizeof(float));
+    if (n_pass == 2)
+      memset(pb[1].u + k * n, 0, (size_t)n * sizeof(float));
+    return;
+  }
+  const int nm_scaling = io->noise_management != AIHW_NM_NONE && alpha > 0.0f;
+  float scale = 1.0f;
+  if (nm_scaling)
+    scale = scale / alpha;
+  if (p->bm != AIHW_BM_NONE)
+    scale = scale / red;
+  const int scaling = nm_scaling || p->bm != AIHW_BM_NONE;
+  const float *x = c->x + b * x_cols;
+  if (scaling) {
+    for (int64_t j = 0; j < x_cols; ++j)
+      u[j] = x[j] * scale;
+  } else {
+    memcpy(u, x, (size_t)x_cols * sizeof(float));
+  }
+  for (int64_t j = x_cols; j < n; ++j) /* analog bias input */
+    u[j] = scaling ? 1.0f * scale : 1.0f;
+
+  const float res = p->inp_res;
+  if (res > 0.0f) {
+    if (io->inp_sto_round) {
+      float *uni = scratch + floats_bytes(n) / sizeof(float);
+      aihw_rng_stream s = aihw_rng_stream_make(c->seed, c->tile_id, c->op_counter,
+                                               AIHW_RNG_INPUT_ROUND, round);
+      aihw_rng_fill_uniform(&s, (uint32_t)b, 0, uni, (size_t)n);
+      for (int64_t j = 0; j < n; ++j)
+        u[j] = aihw_discretize(u[j], res, 1, uni[j]);
+    } else {
+      for (int64_t j = 0; j < n; ++j)
+        u[j] = aihw_discretize(u[j], res, 0, 0.5f);
+    }
+  }
+  const float bound = p->inp_bound;
+  if (bound < INFINITY)
+    for (int64_t j = 0; j < n; ++j)
+      u[j] = aihw_clip(u[j], -bound, bound);
+  if (io->inp_noise > 0.0f) {
+    float *noise = scratch;
+    aihw_rng_stream s = aihw_rng_stream_make(c->seed, c->tile_id, c->op_counter,
+                                             AIHW_RNG_INPUT_NOISE, round);
+    aihw_rng_fill_normal(&s, (uint32_t)b, 0, noise, (size_t)n);
+    const float sigma = io->inp_noise;
+    for (int64_t j = 0; j < n; ++j)
+      u[j] = u[j] + sigma * noise[j];
+  }
+  if (io->inp_asymmetry != 0.0f) {
+    const float f = 1.0f - io->inp_asymmetry;
+    for (int64_t j = 0; j < n; ++j)
+      u[j] = u[j] < 0.0f ? u[j] * f : u[j];
+  }
+  if (n_pass == 2) {
+    float *un = pb[1].u + k * n;
+    for (int64_t j = 0; j < n; ++j) {
+      float v = u[j];
+      un[j] = v < 0.0f ? v : 0.0f;
+      u[j] = v > 0.0f ? v : 0.0f;
+    }
+  }
+  for (int q = 0; q < n_pass; ++q) {
+    const float *uq = pb[q].u + k * n;
+    if (p->v_offset != NULL && io->v_offset_w_min != 0.0f) {
+      float sum = 0.0f;
+      for (int64_t j = 0; j < n; ++j)
+        sum += uq[j];
+      pb[q].u_sum[k] = sum;
+    }
+    if (io->w_noise > 0.0f && io->w_noise_type == AIHW_W_NOISE_ADDITIVE_CONSTANT) {
+      float sum = 0.0f;
+      for (int64_t j = 0; j < n; ++j)
+        sum += uq[j] * uq[j];
+      pb[q].u_norm[k] = sqrtf(sum);
+    }
+  }
+}
+
+/* Output non-idealities of §3.7 on the raw analog output y of row k of pass `pb`, in
+ * aihwkit's order: IR drop -> voltage offsets -> weight noise. */
+static void apply_nonidealities(const aihw_periphery *p, const pass_buffers *pb, int64_t k,
+                                float *y, const row_noise *rn) {
+  const aihw_io_params *io = &p->io;
+  const int64_t m = p->out_len;
+  if (io->ir_drop > 0.0f) {
+    const float *ir_c = pb->ir_c + k * m, *ir_s = pb->ir_s + k * m;
+    const float scale = (float)p->in_len / io->ir_drop_g_ratio, ir = io->ir_drop;
+    for (int64_t i = 0; i < m; ++i)
+      y[i] = y[i] - aihw_ir_drop_k(scale * ir_c[i]) * ir * ir_s[i];
+  }
+  if (p->v_offset != NULL) {
+    const float u_sum = io->v_offset_w_min != 0.0f ? pb->u_sum[k] : 0.0f;
+    for (int64_t i = 0; i < m; ++i)
+      y[i] = aihw_voltage_offset(y[i], p->v_offset[i], io->r_series, io->r_series_max_total,
+                                 io->v_offset_w_min, u_sum);
+  }
+  if (io->w_noise > 0.0f && io->w_noise_type == AIHW_W_NOISE_ADDITIVE_CONSTANT) {
+    const float sigma = io->w_noise * pb->u_norm[k];
+    for (int64_t i = 0; i < m; ++i)
+      y[i] = y[i] + sigma * rn->w_xi[i];
+  } else if (io->w_noise > 0.0f && io->w_noise_type == AIHW_W_NOISE_PCM_READ) {
+    const float *pcm = pb->pcm + k * m, wn = io->w_noise;
+    for (int64_t i = 0; i < m; ++i)
+      y[i] = y[i] + wn * sqrtf(pcm[i]) * rn->w_xi[i];
+  }
+}
+
+/* ADC stage of §3.8 on one output row, in aihwkit's order: non-linearity -> asymmetry ->
+ * noise -> quantise -> bound. Returns 1 if the row passes the bound-management test. */
+static int finalize_row(const aihw_periphery *p, float *y, const row_noise *rn) {
+  const aihw_io_params *io = &p->io;
+  const int64_t m = p->out_len;
   if (p->nl != NULL)
-    v = aihw_output_nonlinearity(v, p->nl[i], p->nl_factor);
-  float noise = 0.0f;
-  if (io->out_noise > 0.0f)
-    noise = (p->out_noise_sigma != NULL ? p->out_noise_sigma[i] : io->out_noise) * rn->o_xi[i];
-  float u = io->out_sto_round ? rn->o_uni[i] : 0.5f;
-  return aihw_adc(v, io->out_asymmetry, noise, p->out_res, io->out_sto_round, u, p->out_bound,
-                  saturation);
+    for (int64_t i = 0; i < m; ++i)
+      y[i] = aihw_output_nonlinearity(y[i], p->nl[i], p->nl_factor);
+  if (io->out_asymmetry > 0.0f) {
+    const float f = 1.0f - io->out_asymmetry;
+    for (int64_t i = 0; i < m; ++i)
+      y[i] = y[i] < 0.0f ? y[i] * f : y[i];
+  }
+  if (io->out_noise > 0.0f) {
+    if (p->out_noise_sigma != NULL) {
+      for (int64_t i = 0; i < m; ++i)
+        y[i] = y[i] + p->out_noise_sigma[i] * rn->o_xi[i];
+    } else {
+      const float sigma = io->out_noise;
+      for (int64_t i = 0; i < m; ++i)
+        y[i] = y[i] + sigma * rn->o_xi[i];
+    }
+  }
+  const float res = p->out_res;
+  if (res > 0.0f) {
+    if (io->out_sto_round)
+      for (int64_t i = 0; i < m; ++i)
+        y[i] = aihw_discretize(y[i], res, 1, rn->o_uni[i]);
+    else
+      for (int64_t i = 0; i < m; ++i)
+        y[i] = aihw_discretize(y[i], res, 0, 0.5f);
+  }
+  const float bound = p->out_bound;
+  if (!(bound < INFINITY))
+    return 1;
+  int above = 0, below = 0;
+  for (int64_t i = 0; i < m; ++i) {
+    above |= y[i] > bound;
+    below |= y[i] < -bound;
+  }
+  int passed = !above && !(below && io->bm_test_negative_bound);
+  if (above && below && !io->bm_test_negative_bound && io->bm_negative_bound_quirk) {
+    /* aihwkit assigns the flag on a negative saturation: the last saturated output in
+     * index order decides (reference §3.8 quirk). */
+    for (int64_t i = m - 1; i >= 0; --i) {
+      if (y[i] > bound || y[i] < -bound) {
+        passed = y[i] < -bound;
+        break;
+      }
+    }
+  }
+  if (above || below)
+    for (int64_t i = 0; i < m; ++i)
+      y[i] = aihw_clip(y[i], -bound, bound);
+  return passed;
+}
+
+/* Output stage of sample b (row k): draws this round's noise, applies the non-idealities
+ * and the ADC per pass, combines the passes, decides bound management and, if the sample
+ * is done, writes its scaled output. Returns 1 when done. */
+static int finish_row(const aihw_periphery *p, const aihw_mv_call *c, int64_t b,
+                      uint32_t round, float alpha, float red, const pass_buffers *pb,
+                      int64_t k, float *scratch) {
+  const aihw_io_params *io = &p->io;
+  const int64_t n = p->in_len, m = p->out_len;
+  const int pos_neg = io->mv_type == AIHW_MV_POS_NEG_SEPARATE ||
+                      io->mv_type == AIHW_MV_POS_NEG_SEPARATE_DIGITAL_SUM;
+  float *mrow = scratch + 2 * floats_bytes(n) / sizeof(float);
+  const size_t ms = floats_bytes(m) / sizeof(float);
+  row_noise rn[2] = {{mrow, mrow + ms, mrow + 2 * ms},
+                     {mrow + 3 * ms, mrow + 4 * ms, mrow + 5 * ms}};
+  float *y = pb[0].y + k * m;
+  int passed;
+  draw_row_noise(p, c, &pb[0], b, round, &rn[0]);
+  if (!pos_neg) {
+    apply_nonidealities(p, &pb[0], k, y, &rn[0]);
+    passed = finalize_row(p, y, &rn[0]);
+  } else {
+    float *yn = pb[1].y + k * m;
+    draw_row_noise(p, c, &pb[1], b, round, &rn[1]);
+    apply_nonidealities(p, &pb[1], k, yn, &rn[1]);
+    apply_nonidealities(p, &pb[0], k, y, &rn[0]);
+    if (io->mv_type == AIHW_MV_POS_NEG_SEPARATE_DIGITAL_SUM) {
+      int passed_neg = finalize_row(p, yn, &rn[1]);
+      passed = finalize_row(p, y, &rn[0]) && passed_neg;
+      for (int64_t i = 0; i < m; ++i)
+        y[i] = y[i] + yn[i];
+    } else {
+      for (int64_t i = 0; i < m; ++i)
+        y[i] = y[i] + yn[i];
+      passed = finalize_row(p, y, &rn[0]);
+    }
+  }
+  const int nm_scaling = io->noise_management != AIHW_NM_NONE && alpha > 0.0f;
+  float scale = 1.0f;
+  if (nm_scaling)
+    scale = scale / alpha;
+  if (p->bm != AIHW_BM_NONE) {
+    scale = scale / red;
+    if (!passed && ((double)red > (double)io->max_bm_factor ||
+                    (p->inp_res > 0.0f && red > p->bm_red_limit)))
+      passed = 1; /* reduction limit reached: accept the saturated result */
+  } else {
+    passed = 1;
+  }
+  if (!passed)
+    return 0;
+  const float out_scale_total = io->out_scale * c->alpha;
+  /* Forward undoes the input scaling as out_scale / scale, backward multiplies by the NM
+   * factor (§3.5, §3.9); the two differ in the last bit, as in aihwkit. */
+  const float factor = p->transposed
+                           ? (nm_scaling ? out_scale_total * alpha : out_scale_total)
+                           : out_scale_total / scale;
+  float *dst = c->y + b * c->y_cols;
+  for (int64_t i = 0; i < c->y_cols; ++i)
+    dst[i] = y[i] * factor;
+  if (c->rounds != NULL)
+    c->rounds[b] = (int)round + 1;
+  return 1;
 }
 
 aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_workspace *ws) {
@@ -411,16 +611,12 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
   const int64_t n = p->in_len, m = p->out_len, batch = c->batch;
   const int pos_neg = io->mv_type == AIHW_MV_POS_NEG_SEPARATE ||
                       io->mv_type == AIHW_MV_POS_NEG_SEPARATE_DIGITAL_SUM;
-  const int digital_sum = io->mv_type == AIHW_MV_POS_NEG_SEPARATE_DIGITAL_SUM;
   const int n_pass = pos_neg ? 2 : 1;
   const int need_ir = io->ir_drop > 0.0f;
   const int need_pcm = io->w_noise > 0.0f && io->w_noise_type == AIHW_W_NOISE_PCM_READ;
-  const int need_sum = p->v_offset != NULL && io->v_offset_w_min != 0.0f;
-  const int need_norm = io->w_noise > 0.0f && io->w_noise_type == AIHW_W_NOISE_ADDITIVE_CONSTANT;
   const int need_w_neg = pos_neg && p->w_asymmetry != NULL;
   const int need_tmp = need_ir || need_pcm;
   const int nm = io->noise_management;
-  const float out_scale_total = io->out_scale * c->alpha;
 #ifdef _OPENMP
   const int n_threads = omp_get_max_threads();
 #else
@@ -429,7 +625,7 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
 
   /* Workspace layout. */
   size_t bytes = 0;
-  bytes += 3 * floats_bytes(batch) + floats_bytes(batch * 2); /* alpha, red, done, idx */
+  bytes += 4 * floats_bytes(batch) + floats_bytes(batch * 2); /* alpha, red, done, skip, idx */
   for (int q = 0; q < n_pass; ++q) {
     bytes += floats_bytes(batch * n) + floats_bytes(batch * m);
     if (need_ir)
@@ -450,6 +646,7 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
   float *alpha = carve_floats(&cv, batch);
   float *red = carve_floats(&cv, batch);
   float *done = carve_floats(&cv, batch);
+  unsigned char *skip = (unsigned char *)(void *)carve_floats(&cv, batch);
   int64_t *idx = (int64_t *)(void *)carve_floats(&cv, batch * 2);
   pass_buffers pb[2];
   memset(pb, 0, sizeof pb);
@@ -487,11 +684,12 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
     pb[1].out_round_purpose = AIHW_RNG_OUTPUT_ROUND_NEG;
   }
 
-  /* Noise management factors (§3.4); the running average is sequential over samples. */
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < batch; ++b)
-    alpha[b] = nm_factor(p, c, b);
+  /* Noise management factors (§3.4) are computed with the round-0 input stage, except
+   * for the running average, which is sequential over the samples of the batch. */
   if (nm == AIHW_NM_AVERAGE_ABS_MAX) {
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < batch; ++b)
+      alpha[b] = row_abs_max(c, b, n);
     const float decay = io->nm_decay;
     for (int64_t b = 0; b < batch; ++b) {
       float a = alpha[b];
@@ -500,18 +698,11 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
     }
   }
 
-  /* Initial active set; samples whose NM factor is <= 0 give zeros (§3.5, §3.9). */
-  int64_t active = 0;
+  /* Round 0 runs every sample. */
+  int64_t active = batch;
   for (int64_t b = 0; b < batch; ++b) {
+    idx[b] = b;
     red[b] = 1.0f;
-    done[b] = 0.0f;
-    if (nm != AIHW_NM_NONE && alpha[b] <= 0.0f && (p->transposed || io->inp_noise <= 0.0f)) {
-      memset(c->y + b * c->y_cols, 0, (size_t)c->y_cols * sizeof(float));
-      if (c->rounds != NULL)
-        c->rounds[b] = 0;
-      continue;
-    }
-    idx[active++] = b;
   }
 
   for (uint32_t round = 0; active > 0; ++round) {
@@ -529,7 +720,7 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
       }
     }
 
-    /* Input stage (DAC) of every active sample. */
+    /* Input stage (DAC) of every active sample; in round 0 also the NM factor. */
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < active; ++k) {
 #ifdef _OPENMP
@@ -538,63 +729,12 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
       float *scratch = thread_scratch;
 #endif
       const int64_t b = idx[k];
-      float scale = 1.0f;
-      int scaling = 0;
-      if (nm != AIHW_NM_NONE && alpha[b] > 0.0f) {
-        scale = scale / alpha[b];
-        scaling = 1;
-      }
-      if (p->bm != AIHW_BM_NONE) {
-        scale = scale / red[b];
-        scaling = 1;
-      }
-      float *noise = scratch, *uni = scratch + floats_bytes(n) / sizeof(float);
-      const int has_noise = io->inp_noise > 0.0f;
-      const int sto = io->inp_sto_round && p->inp_res > 0.0f;
-      if (has_noise) {
-        aihw_rng_stream s = aihw_rng_stream_make(c->seed, c->tile_id, c->op_counter,
-                                                 AIHW_RNG_INPUT_NOISE, round);
-        aihw_rng_fill_normal(&s, (uint32_t)b, 0, noise, (size_t)n);
-      }
-      if (sto) {
-        aihw_rng_stream s = aihw_rng_stream_make(c->seed, c->tile_id, c->op_counter,
-                                                 AIHW_RNG_INPUT_ROUND, round);
-        aihw_rng_fill_uniform(&s, (uint32_t)b, 0, uni, (size_t)n);
-      }
-      float *u = pb[0].u + k * n;
-      const float *x = c->x + b * c->x_cols;
-      const float inp_noise = io->inp_noise, asym = io->inp_asymmetry;
-      const float res = p->inp_res, bound = p->inp_bound;
-      for (int64_t j = 0; j < n; ++j) {
-        float v = j < c->x_cols ? x[j] : 1.0f;
-        if (scaling)
-          v = v * scale;
-        u[j] = aihw_dac(v, res, sto, sto ? uni[j] : 0.5f, bound,
-                        has_noise ? inp_noise * noise[j] : 0.0f, asym);
-      }
-      if (pos_neg) {
-        float *un = pb[1].u + k * n;
-        for (int64_t j = 0; j < n; ++j) {
-          float v = u[j];
-          un[j] = v < 0.0f ? v : 0.0f;
-          u[j] = v > 0.0f ? v : 0.0f;
-        }
-      }
-      for (int q = 0; q < n_pass; ++q) {
-        const float *uq = pb[q].u + k * n;
-        if (need_sum) {
-          float s = 0.0f;
-          for (int64_t j = 0; j < n; ++j)
-            s += uq[j];
-          pb[q].u_sum[k] = s;
-        }
-        if (need_norm) {
-          float s = 0.0f;
-          for (int64_t j = 0; j < n; ++j)
-            s += uq[j] * uq[j];
-          pb[q].u_norm[k] = sqrtf(s);
-        }
-      }
+      if (round == 0 && nm != AIHW_NM_AVERAGE_ABS_MAX)
+        alpha[b] = nm_factor(p, c, b);
+      /* Samples whose NM factor is <= 0 give zeros (§3.5, §3.9). */
+      skip[b] = round == 0 && nm != AIHW_NM_NONE && alpha[b] <= 0.0f &&
+                (p->transposed || io->inp_noise <= 0.0f);
+      prepare_row(p, c, b, round, alpha[b], red[b], skip[b], pb, n_pass, k, scratch);
     }
 
     /* The analog products. */
@@ -630,70 +770,14 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
       float *scratch = thread_scratch;
 #endif
       const int64_t b = idx[k];
-      float *mrow = scratch + 2 * floats_bytes(n) / sizeof(float);
-      const size_t ms = floats_bytes(m) / sizeof(float);
-      row_noise rn[2] = {{mrow, mrow + ms, mrow + 2 * ms}, {mrow + 3 * ms, mrow + 4 * ms,
-                                                            mrow + 5 * ms}};
-      for (int q = 0; q < n_pass; ++q)
-        draw_row_noise(p, c, &pb[q], b, round, &rn[q]);
-      float *y = pb[0].y + k * m;
-      int passed = 1;
-      if (!pos_neg) {
-        for (int64_t i = 0; i < m; ++i) {
-          int sat = 0;
-          float v = apply_nonidealities(p, &pb[0], k, i, y[i], rn[0].w_xi);
-          y[i] = finalize_output(p, i, v, &rn[0], &sat);
-          if (sat != 0)
-            note_saturation(io, sat, &passed);
-        }
-      } else {
-        const float *yn = pb[1].y + k * m;
-        int passed_neg = 1;
-        for (int64_t i = 0; i < m; ++i) {
-          int sat = 0, sat_neg = 0;
-          float vn = apply_nonidealities(p, &pb[1], k, i, yn[i], rn[1].w_xi);
-          float vp = apply_nonidealities(p, &pb[0], k, i, y[i], rn[0].w_xi);
-          if (digital_sum) {
-            vn = finalize_output(p, i, vn, &rn[1], &sat_neg);
-            if (sat_neg != 0)
-              note_saturation(io, sat_neg, &passed_neg);
-            vp = finalize_output(p, i, vp, &rn[0], &sat);
-            y[i] = vp + vn;
-          } else {
-            y[i] = finalize_output(p, i, vp + vn, &rn[0], &sat);
-          }
-          if (sat != 0)
-            note_saturation(io, sat, &passed);
-        }
-        passed = passed && passed_neg;
-      }
-      float scale = 1.0f;
-      if (nm != AIHW_NM_NONE && alpha[b] > 0.0f)
-        scale = scale / alpha[b];
-      if (p->bm != AIHW_BM_NONE) {
-        scale = scale / red[b];
-        if (!passed && ((double)red[b] > (double)io->max_bm_factor ||
-                        (p->inp_res > 0.0f && red[b] > p->bm_red_limit)))
-          passed = 1;
-      } else {
-        passed = 1;
-      }
-      if (passed) {
-        float factor;
-        if (p->transposed)
-          factor = (nm != AIHW_NM_NONE && alpha[b] > 0.0f) ? out_scale_total * alpha[b]
-                                                           : out_scale_total;
-        else
-          factor = out_scale_total / scale;
-        float *dst = c->y + b * c->y_cols;
-        for (int64_t i = 0; i < c->y_cols; ++i)
-          dst[i] = y[i] * factor;
+      if (skip[b]) {
+        memset(c->y + b * c->y_cols, 0, (size_t)c->y_cols * sizeof(float));
         if (c->rounds != NULL)
-          c->rounds[b] = (int)round + 1;
+          c->rounds[b] = 0;
         done[k] = 1.0f;
-      } else {
-        done[k] = 0.0f;
+        continue;
       }
+      done[k] = finish_row(p, c, b, round, alpha[b], red[b], pb, k, scratch) ? 1.0f : 0.0f;
     }
 
     /* Keep the samples that saturated, in order. */

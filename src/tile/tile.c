@@ -133,6 +133,25 @@ AIHW_API aihw_status aihw_tile_get_config(const aihw_tile *tile, aihw_tile_confi
   return AIHW_OK;
 }
 
+/* Index of the first NaN or Inf in v[0..n), or -1. The common all-finite case is one
+ * vectorised pass: a float is finite exactly when its magnitude bits are below those of
+ * infinity. */
+static int64_t first_non_finite(const float *v, int64_t n) {
+  uint32_t largest = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    uint32_t bits;
+    memcpy(&bits, &v[k], sizeof bits);
+    bits &= 0x7fffffffu;
+    largest = bits > largest ? bits : largest;
+  }
+  if (largest < 0x7f800000u)
+    return -1;
+  for (int64_t k = 0; k < n; ++k)
+    if (!isfinite(v[k]))
+      return k;
+  return -1;
+}
+
 static aihw_status check_weight_shape(const aihw_tile *tile, const void *w, int64_t rows,
                                       int64_t cols, const char *fn) {
   if (tile == NULL)
@@ -152,12 +171,11 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
                                            int64_t cols) {
   AIHW_TRY(check_weight_shape(tile, w, rows, cols, "aihw_tile_set_weights"));
   const int64_t count = rows * cols;
-  for (int64_t k = 0; k < count; ++k)
-    if (!isfinite(w[k]))
-      return aihw_error(AIHW_ERR_NOT_FINITE,
-                        "aihw_tile_set_weights: weight [%lld][%lld] is %g; weights must be "
-                        "finite",
-                        (long long)(k / cols), (long long)(k % cols), (double)w[k]);
+  const int64_t bad = first_non_finite(w, count);
+  if (bad >= 0)
+    return aihw_error(AIHW_ERR_NOT_FINITE,
+                      "aihw_tile_set_weights: weight [%lld][%lld] is %g; weights must be finite",
+                      (long long)(bad / cols), (long long)(bad % cols), (double)w[bad]);
   memcpy(tile->weights, w, (size_t)count * sizeof(float));
   if (tile->weights_abs != NULL)
     for (int64_t k = 0; k < count; ++k)
@@ -242,12 +260,11 @@ static aihw_status check_mv_args(const aihw_tile *tile, const float *in, int64_t
   if ((const void *)in == (const void *)out)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s and %s must not alias", fn, in_name,
                       out_name);
-  const int64_t count = batch * in_cols;
-  for (int64_t k = 0; k < count; ++k)
-    if (!isfinite(in[k]))
-      return aihw_error(AIHW_ERR_NOT_FINITE, "%s: %s[%lld][%lld] is %g; inputs must be finite",
-                        fn, in_name, (long long)(k / in_cols), (long long)(k % in_cols),
-                        (double)in[k]);
+  const int64_t k = first_non_finite(in, batch * in_cols);
+  if (k >= 0)
+    return aihw_error(AIHW_ERR_NOT_FINITE, "%s: %s[%lld][%lld] is %g; inputs must be finite",
+                      fn, in_name, (long long)(k / in_cols), (long long)(k % in_cols),
+                      (double)in[k]);
   if (tile->op_counter > AIHW_TILE_MAX_OP_COUNTER)
     return aihw_error(AIHW_ERR_STATE, "%s: the tile's random stream is exhausted (2^48 calls)",
                       fn);
