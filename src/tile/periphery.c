@@ -684,10 +684,13 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
     pb[1].out_round_purpose = AIHW_RNG_OUTPUT_ROUND_NEG;
   }
 
+  /* Thread only when there is enough work to pay for waking the threads (~ a few us). */
+  const int threaded = batch * (n + m) >= 8192;
+
   /* Noise management factors (§3.4) are computed with the round-0 input stage, except
    * for the running average, which is sequential over the samples of the batch. */
   if (nm == AIHW_NM_AVERAGE_ABS_MAX) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
     for (int64_t b = 0; b < batch; ++b)
       alpha[b] = row_abs_max(c, b, n);
     const float decay = io->nm_decay;
@@ -721,7 +724,7 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
     }
 
     /* Input stage (DAC) of every active sample; in round 0 also the NM factor. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
     for (int64_t k = 0; k < active; ++k) {
 #ifdef _OPENMP
       float *scratch = thread_scratch + (size_t)omp_get_thread_num() * scratch_stride;
@@ -741,19 +744,19 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
     for (int q = 0; q < n_pass; ++q) {
       gemm_rows(p->transposed, pb[q].w, c->rows, c->cols, pb[q].u, active, pb[q].y);
       if (need_ir) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
         for (int64_t k = 0; k < active; ++k)
           for (int64_t j = 0; j < n; ++j)
             tmp[k * n + j] = fabsf(pb[q].u[k * n + j]);
         gemm_rows(p->transposed, c->w_abs, c->rows, c->cols, tmp, active, pb[q].ir_c);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
         for (int64_t k = 0; k < active; ++k)
           for (int64_t j = 0; j < n; ++j)
             tmp[k * n + j] = pb[q].u[k * n + j] * aihw_ir_drop_position_weight(j, n);
         gemm_rows(p->transposed, pb[q].w, c->rows, c->cols, tmp, active, pb[q].ir_s);
       }
       if (need_pcm) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
         for (int64_t k = 0; k < active; ++k)
           for (int64_t j = 0; j < n; ++j)
             tmp[k * n + j] = pb[q].u[k * n + j] * pb[q].u[k * n + j];
@@ -762,7 +765,7 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
     }
 
     /* Fused epilogue: non-idealities, ADC, bound test, final scaling of passed rows. */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (threaded)
     for (int64_t k = 0; k < active; ++k) {
 #ifdef _OPENMP
       float *scratch = thread_scratch + (size_t)omp_get_thread_num() * scratch_stride;

@@ -1,0 +1,19 @@
+/* The benchmark cases behind `aihw bench <op>`: one entry point per op, and the registry
+ * that tools/bench.c dispatches over. A new benchmark is one bench/bench_<op>.c file using
+ * bench_util.h, plus its line in bench/bench_registry.c. */
+#ifndef AIHW_BENCH_H
+#define AIHW_BENCH_H
+
+#include <stddef.h>
+
+#include "cli.h"
+
+/* Registered ops, in the order `aihw bench` lists them. */
+extern const cli_command bench_ops[];
+extern const size_t bench_op_count;
+
+/* bench_forward.c: analog tile forward vs bare sgemm of the same shape. */
+int bench_forward_run(int argc, char **argv);
+void bench_forward_usage(FILE *out);
+
+#endif

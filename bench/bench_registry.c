@@ -1,0 +1,8 @@
+/* Registry of the benchmark ops `aihw bench` knows (bench.h). */
+#include "bench.h"
+
+const cli_command bench_ops[] = {
+    {"forward", "analog tile forward (default IO) vs bare cblas_sgemm of the same shape",
+     bench_forward_run, bench_forward_usage},
+};
+const size_t bench_op_count = sizeof bench_ops / sizeof bench_ops[0];

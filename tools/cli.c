@@ -1,0 +1,98 @@
+/* Shared helpers of the aihw command-line tool (cli.h): option parsing, thread control,
+ * error reporting and reproducible test data. */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/rng.h"
+
+/* OpenBLAS's thread control. Declared weak (and not through cblas.h, whose flavour varies)
+ * so that the tool still links against another CBLAS; it is then simply not called. */
+extern void openblas_set_num_threads(int num_threads) __attribute__((weak));
+
+int cli_is_flag(char **argv, int i, const char *name) { return strcmp(argv[i], name) == 0; }
+
+int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value) {
+  const char *arg = argv[*i];
+  size_t len = strlen(name);
+  if (strncmp(arg, name, len) != 0)
+    return 0;
+  if (arg[len] == '=') {
+    *value = arg + len + 1;
+    return 1;
+  }
+  if (arg[len] != '\0')
+    return 0;
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "aihw: option %s needs a value\n", name);
+    return -1;
+  }
+  *i += 1;
+  *value = argv[*i];
+  return 1;
+}
+
+int cli_parse_long(const char *cmd, const char *name, const char *text, long min, long max,
+                   long *out) {
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (text[0] == '\0' || *end != '\0' || errno == ERANGE) {
+    fprintf(stderr, "aihw %s: option %s: '%s' is not an integer\n", cmd, name, text);
+    return -1;
+  }
+  if (v < min || v > max) {
+    fprintf(stderr, "aihw %s: option %s: %ld is outside [%ld, %ld]\n", cmd, name, v, min, max);
+    return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+void cli_set_threads(int n) {
+  if (n < 1)
+    return;
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+  if (openblas_set_num_threads)
+    openblas_set_num_threads(n);
+}
+
+int cli_max_threads(void) {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+int cli_report_failure(const char *cmd, const char *what, aihw_status status) {
+  fprintf(stderr, "aihw %s: %s failed: %s: %s\n", cmd, what, aihw_status_name(status),
+          aihw_last_error());
+  return CLI_EXIT_FAILURE;
+}
+
+int cli_usage_error(const char *cmd, const char *arg, void (*usage)(FILE *out)) {
+  fprintf(stderr, "aihw %s: unknown argument '%s'\n\n", cmd, arg);
+  usage(stderr);
+  return CLI_EXIT_USAGE;
+}
+
+void cli_fill_uniform(float *out, int64_t rows, int64_t cols, float lo, float hi, uint32_t seed,
+                      uint32_t stream) {
+  const aihw_rng_stream s = aihw_rng_stream_make(seed, stream, 0, 0, 0);
+  const float width = hi - lo;
+  for (int64_t r = 0; r < rows; ++r) {
+    float *row = out + r * cols;
+    aihw_rng_fill_uniform(&s, (uint32_t)r, 0, row, (size_t)cols);
+    for (int64_t c = 0; c < cols; ++c)
+      row[c] = lo + width * row[c];
+  }
+}

@@ -1,0 +1,77 @@
+/* Entry point of the `aihw` command-line tool: finds the subcommand in argv[1] and hands
+ * it the rest of the arguments. Handles the global forms itself: `aihw --version`,
+ * `aihw --help`, `aihw help <command>`. An unknown subcommand prints the usage to stderr
+ * and exits with status 2. The tool uses only the public API, plus a few private helpers
+ * (random data) through tools/cli.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "aihw/aihw.h"
+#include "cli.h"
+
+static const cli_command commands[] = {
+    {"demo", "compare an analog tile's forward/backward with the exact product", cli_demo_run,
+     cli_demo_usage},
+    {"bench", "benchmarks, each against its floor (aihw bench <op>)", cli_bench_run,
+     cli_bench_usage},
+};
+static const size_t command_count = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: aihw <command> [options]\n"
+               "       aihw help <command>\n"
+               "       aihw --version | --help\n"
+               "\n"
+               "commands:\n");
+  for (size_t k = 0; k < command_count; ++k)
+    fprintf(out, "  %-8s %s\n", commands[k].name, commands[k].summary);
+  fprintf(out, "  %-8s %s\n", "help", "show the options of a command");
+  fprintf(out, "\n'aihw <command> --help' shows the options of a command.\n");
+}
+
+static const cli_command *find_command(const char *name) {
+  for (size_t k = 0; k < command_count; ++k)
+    if (strcmp(commands[k].name, name) == 0)
+      return &commands[k];
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  const char *name = argv[1];
+  if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 ||
+      strcmp(name, "version") == 0) {
+    printf("aihw %s\n", aihw_version_string());
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  if (strcmp(name, "help") == 0) {
+    if (argc < 3) {
+      usage(stdout);
+      return CLI_EXIT_OK;
+    }
+    const cli_command *cmd = find_command(argv[2]);
+    if (cmd == NULL) {
+      fprintf(stderr, "aihw help: unknown command '%s'\n\n", argv[2]);
+      usage(stderr);
+      return CLI_EXIT_USAGE;
+    }
+    if (argc > 3) /* `aihw help bench forward` = `aihw bench forward --help` */
+      return cmd->run(3, (char *[]){argv[2], argv[3], "--help", NULL});
+    cmd->usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  const cli_command *cmd = find_command(name);
+  if (cmd == NULL) {
+    fprintf(stderr, "aihw: unknown command '%s'\n\n", name);
+    usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  return cmd->run(argc - 1, argv + 1);
+}
