@@ -16,4 +16,8 @@ extern const size_t bench_op_count;
 int bench_forward_run(int argc, char **argv);
 void bench_forward_usage(FILE *out);
 
+/* bench_update.c: pulsed analog tile update vs floating-point rank-1 updates (sger). */
+int bench_update_run(int argc, char **argv);
+void bench_update_usage(FILE *out);
+
 #endif

@@ -91,6 +91,7 @@ static int run_case(const bench_options *opts, int64_t n, int64_t batch) {
   cli_fill_uniform(c.x, batch, n, -1.0f, 1.0f, opts->seed, 2);
 
   aihw_tile_config config = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  config.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* forward only */
   config.seed = opts->seed;
   aihw_status s = aihw_tile_create(&config, n, n, &c.tile);
   if (s != AIHW_OK) {

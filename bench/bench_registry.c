@@ -4,5 +4,7 @@
 const cli_command bench_ops[] = {
     {"forward", "analog tile forward (default IO) vs bare cblas_sgemm of the same shape",
      bench_forward_run, bench_forward_usage},
+    {"update", "pulsed analog tile update (BL 31, UM) vs cblas_sger per sample",
+     bench_update_run, bench_update_usage},
 };
 const size_t bench_op_count = sizeof bench_ops / sizeof bench_ops[0];

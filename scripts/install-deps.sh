@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every package aihw needs to build and test on Debian 12 (bookworm): compiler,
 # CMake, pkg-config, OpenBLAS (its OpenMP build, see docs and DESIGN §5: the pthread build
-# spins against libgomp), cJSON, zlib, git and CA certificates.
+# spins against libgomp), cJSON, zlib, PLplot with its cairo driver (the tool's PNG/SVG
+# plots, DESIGN §5), git and CA certificates.
 #
 # Idempotent: when every package is already installed (checked with dpkg-query) apt is not
 # touched at all, so reruns take well under a second. Otherwise runs `apt-get update` and
@@ -19,6 +20,8 @@ PACKAGES=(
   libopenblas-openmp-dev
   libcjson-dev
   zlib1g-dev
+  libplplot-dev
+  plplot-driver-cairo
   git
   ca-certificates
 )

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 /* Parses tests/data/golden/<name>; aborts the test program if it cannot be read. */
-static cJSON *golden_load(const char *name) {
+static inline cJSON *golden_load(const char *name) {
   char path[1024];
   snprintf(path, sizeof path, "%s/golden/%s", AIHW_TEST_DATA_DIR, name);
   FILE *f = fopen(path, "rb");
@@ -36,7 +36,7 @@ static cJSON *golden_load(const char *name) {
   return root;
 }
 
-static float golden_number(const cJSON *item) {
+static inline float golden_number(const cJSON *item) {
   if (cJSON_IsString(item)) {
     const char *s = item->valuestring;
     if (s[0] == 'n')
@@ -48,7 +48,7 @@ static float golden_number(const cJSON *item) {
 
 /* Flattens a nested list of numbers (row-major) into a new malloc'ed float array;
  * *count receives the number of values. */
-static void golden_flatten_into(const cJSON *item, float *out, size_t *n) {
+static inline void golden_flatten_into(const cJSON *item, float *out, size_t *n) {
   if (cJSON_IsArray(item)) {
     const cJSON *e;
     cJSON_ArrayForEach(e, item) golden_flatten_into(e, out, n);
@@ -59,7 +59,7 @@ static void golden_flatten_into(const cJSON *item, float *out, size_t *n) {
   }
 }
 
-static float *golden_floats(const cJSON *obj, const char *key, size_t *count) {
+static inline float *golden_floats(const cJSON *obj, const char *key, size_t *count) {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
   if (item == NULL) {
     fprintf(stderr, "golden record has no '%s'\n", key);
@@ -75,7 +75,7 @@ static float *golden_floats(const cJSON *obj, const char *key, size_t *count) {
   return out;
 }
 
-static int golden_int(const cJSON *obj, const char *key) {
+static inline int golden_int(const cJSON *obj, const char *key) {
   const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
   return item != NULL ? item->valueint : 0;
 }

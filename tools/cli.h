@@ -30,6 +30,8 @@ int cli_demo_run(int argc, char **argv);
 void cli_demo_usage(FILE *out);
 int cli_bench_run(int argc, char **argv);
 void cli_bench_usage(FILE *out);
+int cli_response_run(int argc, char **argv);
+void cli_response_usage(FILE *out);
 
 /* True if argv[*i] is the flag `name` (no value). */
 int cli_is_flag(char **argv, int i, const char *name);

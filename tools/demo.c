@@ -202,6 +202,7 @@ int cli_demo_run(int argc, char **argv) {
          "--------", "-----------", "--------");
   for (int k = 0; k < n_settings; ++k) {
     aihw_tile_config config = aihw_tile_config_default(AIHW_TILE_ANALOG);
+    config.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* weights stored exactly */
     config.forward = settings[k].forward;
     config.backward = settings[k].backward;
     config.seed = seed;

@@ -12,6 +12,8 @@
 static const cli_command commands[] = {
     {"demo", "compare an analog tile's forward/backward with the exact product", cli_demo_run,
      cli_demo_usage},
+    {"response", "pulse response of a device model (mean and std of K devices)",
+     cli_response_run, cli_response_usage},
     {"bench", "benchmarks, each against its floor (aihw bench <op>)", cli_bench_run,
      cli_bench_usage},
 };

@@ -18,7 +18,9 @@
 #define AIHW_TILE_H
 
 #include "aihw/common.h"
+#include "aihw/device.h"
 #include "aihw/io_params.h"
+#include "aihw/update_params.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,13 +41,28 @@ typedef struct aihw_tile_config {
   int analog_bias;         /* 1: weights get a trailing bias column driven by input 1.0 */
   uint32_t seed;           /* Philox key word 0 */
   uint32_t tile_id;        /* Philox key word 1: tiles of one network draw distinct streams */
+  aihw_update_params update; /* pulsed update (ANALOG); pulse_type NONE = exact update */
+  aihw_device_params device; /* device model of every cross-point (ANALOG) */
 } aihw_tile_config;
 
-/* Default configuration of a kind, as aihwkit builds it: ANALOG uses IOParameters() both
- * ways; INFERENCE uses IOParameters() forward and is_perfect backward; seed 0, tile_id 0,
- * no analog bias. An out-of-range kind gives the ANALOG defaults with that kind, which
- * aihw_tile_create() then rejects. */
+/* Default configuration of a kind, as aihwkit builds it: ANALOG (SingleRPUConfig) uses
+ * IOParameters() both ways, UpdateParameters() and ConstantStepDevice(); INFERENCE
+ * (InferenceRPUConfig) uses IOParameters() forward, is_perfect backward, pulse_type NONE
+ * and IdealDevice; FLOATING_POINT uses pulse_type NONE and FloatingPointDevice. Seed 0,
+ * tile_id 0, no analog bias. An out-of-range kind gives the ANALOG defaults with that
+ * kind, which aihw_tile_create() then rejects. */
 AIHW_API aihw_tile_config aihw_tile_config_default(aihw_tile_kind kind);
+
+/* A complete configuration by aihwkit name (reference §8.2): the single-device presets
+ * "ReRamESPreset", "ReRamSBPreset", "CapacitorPreset", "EcRamPreset", "EcRamMOPreset",
+ * "IdealizedPreset", "GokmenVlasovPreset" (ANALOG; the device preset of that name,
+ * PresetIOParameters both ways, PresetUpdateParameters); the default configurations
+ * "SingleRPUConfig" / "analog" (ANALOG), "InferenceRPUConfig" / "inference" (INFERENCE),
+ * "FloatingPointRPUConfig" / "floating-point" (FLOATING_POINT); and every name
+ * aihw_device_params_preset() accepts, meaning aihwkit's SingleRPUConfig(device=<name>)
+ * (ANALOG defaults with that device). *out unchanged on error; unknown names are
+ * INVALID_ARGUMENT listing every valid name. */
+AIHW_API aihw_status aihw_tile_config_preset(const char *name, aihw_tile_config *out);
 
 /* Name of a kind ("FLOATING_POINT", "ANALOG", "INFERENCE"), NULL if out of range. */
 AIHW_API const char *aihw_tile_kind_name(aihw_tile_kind kind);
@@ -104,6 +121,62 @@ AIHW_API aihw_status aihw_tile_get_alpha(const aihw_tile *tile, float *forward_a
  * exact same streams. */
 AIHW_API aihw_status aihw_tile_get_counter(const aihw_tile *tile, uint64_t *counter);
 AIHW_API aihw_status aihw_tile_set_counter(aihw_tile *tile, uint64_t counter);
+
+/* ---- Training (reference §4, §5) ------------------------------------------------ */
+
+/* One SGD update of the weights with the batch x[batch][in_size], d[batch][out_size]
+ * and learning rate lr >= 0: W <- W - lr * sum_b d_b x_b^T in expectation.
+ * - FLOATING_POINT and INFERENCE tiles, pulse_type NONE, IdealDevice: exact update
+ *   (divided by the backward alpha, as aihwkit); NONE_WITH_DEVICE then clips to the
+ *   device bounds.
+ * - ANALOG tiles with a pulsed device: x and d become pulse trains (update management,
+ *   §4.2–4.5), samples are applied in order, every coincidence is one device step with
+ *   its own cycle-to-cycle noise, clipped to that device's bounds (see docs/physics.md for
+ *   when several steps are drawn at once, exactly).
+ * Each sample advances the op counter by one. Errors: INVALID_ARGUMENT (lr < 0, NULL),
+ * SHAPE, NOT_FINITE (x, d or lr), OUT_OF_MEMORY; the weights are unchanged on error. */
+AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t batch,
+                                      int64_t in_size, const float *d, int64_t out_size,
+                                      float lr);
+
+/* aihwkit's post_update_step: decay (lifetime > 0) then diffusion (diffusion > 0), each
+ * clipped to the device bounds, then fresh write noise. No-op when neither is set. */
+AIHW_API aihw_status aihw_tile_post_update_step(aihw_tile *tile);
+
+/* Explicit decay and diffusion calls (decay: w = (w - reset_bias) s + reset_bias with
+ * s = 1 + alpha (decay_scale - 1); diffusion: w += diffusion_rate xi). */
+AIHW_API aihw_status aihw_tile_decay_weights(aihw_tile *tile, float alpha);
+AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile);
+
+/* Resets the columns start .. start+count-1 (modulo the number of weight columns): each
+ * device with probability `probability` gets w = reset_bias + reset_std xi, clipped. */
+AIHW_API aihw_status aihw_tile_reset_columns(aihw_tile *tile, int64_t start, int64_t count,
+                                             float probability);
+
+/* Clips the weights to the device bounds and, if clip >= 0, to [-clip, clip]. */
+AIHW_API aihw_status aihw_tile_clip_weights(aihw_tile *tile, float clip);
+
+/* Hidden (per-device) parameters, aihwkit's names and order (reference §1.5):
+ * max_bound, min_bound, dwmin_up, dwmin_down, decay_scales, diffusion_rates, reset_bias,
+ * drift_nu, [persistent_weights], model extras. Each is an [out_size][weight_cols] array.
+ * Tiles without a pulsed device have none (count 0). */
+AIHW_API int aihw_tile_hidden_count(const aihw_tile *tile);
+/* Name of hidden parameter `index` (static string), NULL if out of range. */
+AIHW_API const char *aihw_tile_hidden_name(const aihw_tile *tile, int index);
+/* Index of a hidden parameter by name, or INVALID_ARGUMENT listing the names. */
+AIHW_API aihw_status aihw_tile_hidden_index(const aihw_tile *tile, const char *name,
+                                            int *index);
+AIHW_API aihw_status aihw_tile_get_hidden(const aihw_tile *tile, int index, float *values,
+                                          int64_t rows, int64_t cols);
+/* Sets a hidden parameter (finite values; bounds must keep min_bound <= max_bound, step
+ * sizes >= 0); then clips the weights to the (new) bounds. Unchanged on error. */
+AIHW_API aihw_status aihw_tile_set_hidden(aihw_tile *tile, int index, const float *values,
+                                          int64_t rows, int64_t cols);
+
+/* Pulse counters (device count_pulses = 1): counts[out][cols][2] = up and down pulses
+ * applied so far. INVALID_ARGUMENT if counting is off. */
+AIHW_API aihw_status aihw_tile_get_pulse_counts(const aihw_tile *tile, int64_t *counts,
+                                                int64_t rows, int64_t cols);
 
 #ifdef __cplusplus
 }

@@ -36,7 +36,14 @@ typedef enum aihw_rng_purpose {
   AIHW_RNG_INPUT_NOISE_NEG = 7,  /* unused by ONE_PASS; reserved */
   AIHW_RNG_OUTPUT_NOISE_NEG = 8, /* noise of the negative pass (POS_NEG_SEPARATE*) */
   AIHW_RNG_OUTPUT_ROUND_NEG = 9, /* ADC rounding of the negative pass (DIGITAL_SUM) */
-  AIHW_RNG_WEIGHT_NOISE_NEG = 10 /* w_noise of the negative pass */
+  AIHW_RNG_WEIGHT_NOISE_NEG = 10, /* w_noise of the negative pass */
+  AIHW_RNG_DEVICE_DTOD = 11,      /* device-to-device values (key: construction_seed) */
+  AIHW_RNG_PULSE_X = 12,          /* x pulse trains of an update (row = time slot) */
+  AIHW_RNG_PULSE_D = 13,          /* d pulse trains of an update (row = time slot) */
+  AIHW_RNG_STEP_NOISE = 14,       /* cycle-to-cycle noise of device steps */
+  AIHW_RNG_WRITE_NOISE = 15,      /* write noise of the visible weights */
+  AIHW_RNG_POST_UPDATE = 16,      /* decay / diffusion / reset / drift noise */
+  AIHW_RNG_PROBABILITY_ROUND = 17 /* stochastic rounding of pulse probabilities */
 } aihw_rng_purpose;
 
 #define AIHW_PHILOX_ROUNDS 10

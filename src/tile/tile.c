@@ -21,8 +21,16 @@ AIHW_API aihw_tile_config aihw_tile_config_default(aihw_tile_kind kind) {
   c.kind = kind;
   c.forward = aihw_io_params_default();
   c.backward = aihw_io_params_default();
-  if (kind == AIHW_TILE_INFERENCE)
+  c.update = aihw_update_params_default();
+  c.device = aihw_device_params_default(AIHW_DEVICE_CONSTANT_STEP);
+  if (kind == AIHW_TILE_INFERENCE) {
     c.backward.is_perfect = 1; /* aihwkit InferenceRPUConfig: backward IOParameters(is_perfect=True) */
+    c.update.pulse_type = AIHW_PULSE_NONE;
+    c.device = aihw_device_params_default(AIHW_DEVICE_IDEAL);
+  } else if (kind == AIHW_TILE_FLOATING_POINT) {
+    c.update.pulse_type = AIHW_PULSE_NONE;
+    c.device = aihw_device_params_default(AIHW_DEVICE_FLOATING_POINT);
+  }
   return c;
 }
 
@@ -81,6 +89,21 @@ AIHW_API aihw_status aihw_tile_create(const aihw_tile_config *config, int64_t ou
       s = aihw_periphery_init(&t->backward, &config->backward, 1, out_size, cols,
                               config->seed, config->tile_id, SYSTEMATIC_BACKWARD, "backward");
   }
+  if (s == AIHW_OK)
+    s = aihw_update_params_validate(&config->update, "update");
+  if (s == AIHW_OK)
+    s = aihw_device_params_validate(&config->device, "device");
+  if (s == AIHW_OK && config->kind == AIHW_TILE_ANALOG &&
+      aihw_device_model_of(config->device.type) != NULL) {
+    s = aihw_device_state_create(&config->device, out_size, cols, config->tile_id,
+                                 &t->devices);
+    if (s == AIHW_OK && config->device.count_pulses) {
+      t->pulse_counts =
+          aihw_calloc_array((size_t)(out_size * cols * 2), sizeof(int64_t), "pulse counters");
+      if (t->pulse_counts == NULL)
+        s = aihw_last_status();
+    }
+  }
   if (s == AIHW_OK) {
     t->weights = aihw_calloc_array((size_t)(out_size * cols), sizeof(float), "tile weights");
     if (t->weights == NULL)
@@ -108,6 +131,8 @@ AIHW_API void aihw_tile_destroy(aihw_tile *tile) {
   aihw_free(tile->weights);
   aihw_free(tile->weights_abs);
   aihw_free(tile->last_rounds);
+  aihw_device_state_destroy(tile->devices);
+  aihw_free(tile->pulse_counts);
   aihw_free(tile);
 }
 
@@ -176,7 +201,27 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
     return aihw_error(AIHW_ERR_NOT_FINITE,
                       "aihw_tile_set_weights: weight [%lld][%lld] is %g; weights must be finite",
                       (long long)(bad / cols), (long long)(bad % cols), (double)w[bad]);
-  memcpy(tile->weights, w, (size_t)count * sizeof(float));
+  if (tile->devices != NULL) {
+    /* aihwkit onSetWeights (§5.3): clip to the device bounds; under write noise the true
+     * weights are set and the visible ones drawn around them. */
+    aihw_device_state *dev = tile->devices;
+    float *scratch = NULL;
+    if (dev->persistent != NULL) {
+      scratch = aihw_workspace_get(&tile->workspace, (size_t)cols * sizeof(float));
+      if (scratch == NULL)
+        return aihw_last_status();
+    }
+    float *target = dev->persistent != NULL ? dev->persistent : tile->weights;
+    memcpy(target, w, (size_t)count * sizeof(float));
+    aihw_tile_clip_to_device_bounds(tile);
+    if (dev->persistent != NULL) {
+      memcpy(tile->weights, dev->persistent, (size_t)count * sizeof(float));
+      if (dev->params.apply_write_noise_on_set)
+        aihw_tile_apply_write_noise(tile, tile->op_counter++, NULL, scratch);
+    }
+  } else {
+    memcpy(tile->weights, w, (size_t)count * sizeof(float));
+  }
   if (tile->weights_abs != NULL)
     for (int64_t k = 0; k < count; ++k)
       tile->weights_abs[k] = fabsf(w[k]);

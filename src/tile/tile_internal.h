@@ -3,6 +3,7 @@
 #define AIHW_TILE_INTERNAL_H
 
 #include "aihw/tile.h"
+#include "devices/device_state.h"
 #include "tile/periphery.h"
 
 struct aihw_tile {
@@ -16,7 +17,27 @@ struct aihw_tile {
   aihw_workspace workspace;
   int *last_rounds;        /* analog passes per sample of the last forward (diagnostics) */
   int64_t last_rounds_capacity;
+  aihw_device_state *devices; /* pulsed device state (ANALOG with a pulsed model), or NULL */
+  int64_t *pulse_counts;   /* [out][cols][2] up/down pulses so far (count_pulses), or NULL */
 };
+
+/* Runtime switch to the reference path of the pulsed update (DESIGN.md §4 rule 6): when
+ * non-zero, every coincidence is applied as a single step (no ConstantStep aggregation).
+ * Set by tests and benchmarks only; not thread-safe. */
+extern int aihw_update_reference_path;
+
+/* 1 if the tile updates through a pulsed device model (not an exact update). */
+int aihw_tile_is_pulsed(const aihw_tile *tile);
+
+/* Redraws the visible weights of write-noise devices from the persistent ones:
+ * w = w_p + write_noise_std * dw_min * xi, for rows [row0, row1) and the columns whose
+ * mask entry is non-zero (mask NULL: all). Stream: op counter `op`, purpose WRITE_NOISE. */
+void aihw_tile_apply_write_noise(aihw_tile *tile, uint64_t op, const unsigned char *mask,
+                                 float *scratch);
+
+/* Clips the weights (persistent ones under write noise) to the device bounds and
+ * refreshes the visible weights. */
+void aihw_tile_clip_to_device_bounds(aihw_tile *tile);
 
 /* Number of analog passes each sample of the last forward() needed (bound management),
  * 0 for samples answered with zeros; NULL before the first forward. Length = that

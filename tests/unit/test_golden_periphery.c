@@ -37,6 +37,7 @@ static int run_forward_record(const cJSON *rec, int quirk, int check_rounds) {
   int out_size = golden_int(rec, "out_size"), in_size = golden_int(rec, "in_size");
   int batch = golden_int(rec, "batch");
   aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   cfg.forward = record_io(rec);
   cfg.forward.bm_negative_bound_quirk = quirk;
   aihw_tile *tile = NULL;
@@ -105,6 +106,7 @@ static void worst_case_without_nm_skips_the_repeated_pass(void) {
     int out_size = golden_int(rec, "out_size"), in_size = golden_int(rec, "in_size");
     int batch = golden_int(rec, "batch");
     aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+    cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
     cfg.forward = record_io(rec);
     aihw_tile *tile = NULL;
     CHECK_OK(aihw_tile_create(&cfg, out_size, in_size, &tile));
@@ -140,6 +142,7 @@ static void negative_bound_off_does_not_hide_positive_saturation(void) {
     int out_size = golden_int(rec, "out_size"), in_size = golden_int(rec, "in_size");
     int batch = golden_int(rec, "batch");
     aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+    cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
     cfg.forward = record_io(rec);
     aihw_tile *tile = NULL;
     CHECK_OK(aihw_tile_create(&cfg, out_size, in_size, &tile));
@@ -174,6 +177,7 @@ static void backward_records_match_aihwkit(void) {
     int out_size = golden_int(rec, "out_size"), in_size = golden_int(rec, "in_size");
     int batch = golden_int(rec, "batch");
     aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+    cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
     cfg.backward = record_io(rec);
     aihw_tile *tile = NULL;
     CHECK_OK(aihw_tile_create(&cfg, out_size, in_size, &tile));

@@ -40,6 +40,8 @@ static aihw_tile *make_tile(aihw_tile_kind kind, const aihw_io_params *fwd,
                             const aihw_io_params *bwd, int64_t out, int64_t in,
                             const float *w) {
   aihw_tile_config cfg = aihw_tile_config_default(kind);
+  if (kind == AIHW_TILE_ANALOG)
+    cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   if (fwd != NULL)
     cfg.forward = *fwd;
   if (bwd != NULL)
@@ -137,6 +139,7 @@ static void analog_bias_column_is_driven_by_one(void) {
   aihw_io_params perfect;
   CHECK_OK(aihw_io_params_preset("PerfectIOParameters", &perfect));
   aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   cfg.forward = perfect;
   cfg.backward = perfect;
   cfg.analog_bias = 1;
@@ -327,6 +330,7 @@ static void run_noisy(int threads, aihw_mv_type mv, float *y, float *z) {
   aihw_io_params io = noisy_io();
   io.mv_type = mv;
   aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   cfg.forward = io;
   cfg.backward = io;
   cfg.seed = 1234;
@@ -390,6 +394,7 @@ static void different_tile_ids_draw_different_noise(void) {
   float *w = random_array(64, 0.5f, 31), *x = random_array(8, 1.0f, 32);
   float y1[8], y2[8];
   aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   aihw_tile *a = NULL, *b = NULL;
   CHECK_OK(aihw_tile_create(&cfg, 8, 8, &a));
   cfg.tile_id = 1;
@@ -407,6 +412,7 @@ static void different_tile_ids_draw_different_noise(void) {
 
 static void bad_arguments_are_rejected_with_clear_errors(void) {
   aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   aihw_tile *t = NULL;
   CHECK_STATUS(aihw_tile_create(NULL, 2, 2, &t), AIHW_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(aihw_tile_create(&cfg, 2, 2, NULL), AIHW_ERR_INVALID_ARGUMENT);
@@ -419,10 +425,12 @@ static void bad_arguments_are_rejected_with_clear_errors(void) {
   CHECK_STATUS(aihw_tile_create(&cfg, 2, 2, &t), AIHW_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("kind");
   cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   cfg.forward.inp_bound = 2.0f;
   CHECK_STATUS(aihw_tile_create(&cfg, 2, 2, &t), AIHW_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("forward.inp_bound");
   cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   cfg.backward.out_noise = -1.0f;
   CHECK_STATUS(aihw_tile_create(&cfg, 2, 2, &t), AIHW_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("backward.out_noise");
@@ -430,6 +438,7 @@ static void bad_arguments_are_rejected_with_clear_errors(void) {
   aihw_tile_destroy(NULL);
 
   cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* no bounds: exact weights */
   CHECK_OK(aihw_tile_create(&cfg, 2, 3, &t));
   float w[6] = {1, 2, 3, 4, 5, 6}, bad[6] = {1, 2, 3, 4, NAN, 6}, got[6];
   float x[3] = {0.1f, 0.2f, 0.3f}, y[2] = {-7, -7};

@@ -1,0 +1,221 @@
+/* `aihw bench update`: the pulsed update of an analog tile against a floating-point
+ * rank-1 update of the same shape (DESIGN.md §6).
+ *
+ * Each case is a square n x n ANALOG tile with a device model at its aihwkit defaults
+ * (ConstantStepDevice, SoftBoundsDevice), default UpdateParameters (stochastic compressed
+ * pulse trains, desired BL 31, update management and BL management on) and a batch of B
+ * samples x, d ~ U(-1, 1), lr = 0.01. It times aihw_tile_update() and the floor, a plain
+ * W <- W - lr d_b x_b^T per sample (cblas_sger, B calls, on a copy of the weights),
+ * interleaved in the same run.
+ *
+ * Every round starts from the same weights W0 ~ U(-0.1, 0.1): repeated updates with the
+ * same x and d would otherwise push the weights to the device bounds, where steps are
+ * clipped and the work changes. A third, untimed-in-the-report call of each round sets
+ * W0 again on the tile and on the floor's copy (aihw_tile_set_weights, memcpy) after the
+ * two timed calls, so the reset never falls inside a timed region.
+ *
+ * The table also compares the 512 x 512, batch 64 ConstantStep case with a quoted
+ * reference figure for aihwkit v1.1.0's CPU tile (about 330 ms per batch, one thread);
+ * that figure is not measured here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "aihw/aihw.h"
+#include "bench.h"
+#include "bench_util.h"
+
+static const int64_t full_sizes[] = {256, 512, 1024, 2048};
+static const int64_t full_batches[] = {1, 64};
+static const int64_t quick_sizes[] = {256, 512};
+static const int64_t quick_batches[] = {64};
+static const aihw_device_type devices[] = {AIHW_DEVICE_CONSTANT_STEP, AIHW_DEVICE_SOFT_BOUNDS};
+
+#define UPDATE_LR 0.01f
+#define UPDATE_W0_MAX 0.1f
+
+/* Quoted reference (not measured here): aihwkit v1.1.0 CPU tile, 512 x 512 ConstantStep,
+ * one batch of 64 samples with default UpdateParameters, one thread. */
+#define AIHWKIT_CPU_REF_SIZE 512
+#define AIHWKIT_CPU_REF_BATCH 64
+#define AIHWKIT_CPU_REF_MS 330.0
+
+void bench_update_usage(FILE *out) {
+  fprintf(
+      out,
+      "usage: aihw bench update [--json] [--quick] [--repeats N] [--threads N] "
+      "[--seed N]\n"
+      "\n"
+      "Times the pulsed ANALOG tile update (default UpdateParameters: BL 31, update\n"
+      "management on; lr 0.01; x, d ~ U(-1, 1)) of ConstantStepDevice and\n"
+      "SoftBoundsDevice against a floating-point rank-1 update per sample (cblas_sger\n"
+      "on a copy of the weights), interleaved in one run; every round starts from the\n"
+      "same weights. Reports medians and their ratio.\n"
+      "Cases: square tiles 256, 512, 1024, 2048 at batch 1 and 64, for both devices.\n"
+      "\n"
+      "  --json        one JSON object per case and line:\n"
+      "                {\"op\": \"update\", \"device\": D, \"size\": N, \"batch\": B,\n"
+      "                 \"t_ms\": T, \"t_floor_ms\": F, \"ratio\": T/F, \"samples_per_s\": S}\n"
+      "  --quick       only sizes 256 and 512 at batch 64 (a few seconds)\n"
+      "  --repeats N   timed rounds per case (default: enough for 0.2 s, at least 5)\n"
+      "  --threads N   OpenMP and OpenBLAS threads (default: all cores)\n"
+      "  --seed N      seed of the data, the devices and the pulse trains (default 1)\n");
+}
+
+typedef struct update_case {
+  int64_t n, batch;
+  aihw_tile *tile;
+  float *w0, *w_floor, *x, *d;
+  aihw_status status; /* first failure of a tile call, for the report */
+  const char *failed; /* name of that call */
+} update_case;
+
+static int time_tile_update(void *ctx) {
+  update_case *c = ctx;
+  c->status = aihw_tile_update(c->tile, c->x, c->batch, c->n, c->d, c->n, UPDATE_LR);
+  c->failed = "aihw_tile_update";
+  return c->status == AIHW_OK ? 0 : 1;
+}
+
+static int time_sger(void *ctx) {
+  update_case *c = ctx;
+  const int n = (int)c->n;
+  for (int64_t b = 0; b < c->batch; ++b)
+    cblas_sger(CblasRowMajor, n, n, -UPDATE_LR, c->d + b * c->n, 1, c->x + b * c->n, 1,
+               c->w_floor, n);
+  return 0;
+}
+
+/* Not reported: puts both weight copies back to W0 for the next round. */
+static int reset_weights(void *ctx) {
+  update_case *c = ctx;
+  memcpy(c->w_floor, c->w0, sizeof *c->w0 * (size_t)(c->n * c->n));
+  c->status = aihw_tile_set_weights(c->tile, c->w0, c->n, c->n);
+  c->failed = "aihw_tile_set_weights";
+  return c->status == AIHW_OK ? 0 : 1;
+}
+
+static void case_free(update_case *c) {
+  aihw_tile_destroy(c->tile);
+  free(c->w0);
+  free(c->w_floor);
+  free(c->x);
+  free(c->d);
+}
+
+/* Runs one case; prints its row or JSON line. Returns an exit status. */
+static int run_case(const bench_options *opts, aihw_device_type device, int64_t n,
+                    int64_t batch) {
+  update_case c = {.n = n, .batch = batch, .status = AIHW_OK};
+  int rc = CLI_EXIT_FAILURE;
+  const char *device_name = aihw_device_type_name(device);
+  c.w0 = bench_alloc_floats((size_t)(n * n));
+  c.w_floor = bench_alloc_floats((size_t)(n * n));
+  c.x = bench_alloc_floats((size_t)(batch * n));
+  c.d = bench_alloc_floats((size_t)(batch * n));
+  if (c.w0 == NULL || c.w_floor == NULL || c.x == NULL || c.d == NULL)
+    goto done;
+  cli_fill_uniform(c.w0, n, n, -UPDATE_W0_MAX, UPDATE_W0_MAX, opts->seed, 1);
+  cli_fill_uniform(c.x, batch, n, -1.0f, 1.0f, opts->seed, 2);
+  cli_fill_uniform(c.d, batch, n, -1.0f, 1.0f, opts->seed, 3);
+
+  aihw_tile_config config = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  config.seed = opts->seed;
+  config.device = aihw_device_params_default(device);
+  config.device.construction_seed = opts->seed;
+  aihw_status s = aihw_tile_create(&config, n, n, &c.tile);
+  if (s != AIHW_OK) {
+    rc = cli_report_failure("bench update", "aihw_tile_create", s);
+    goto done;
+  }
+  if (reset_weights(&c) != 0) {
+    rc = cli_report_failure("bench update", c.failed, c.status);
+    goto done;
+  }
+
+  const bench_call calls[3] = {{time_tile_update, &c}, {time_sger, &c}, {reset_weights, &c}};
+  double median_s[3];
+  long rounds = 0;
+  if (bench_time_interleaved(opts, calls, 3, median_s, &rounds) != 0) {
+    rc = c.status != AIHW_OK ? cli_report_failure("bench update", c.failed, c.status)
+                             : CLI_EXIT_FAILURE;
+    goto done;
+  }
+  const double t_ms = 1e3 * median_s[0], t_floor_ms = 1e3 * median_s[1];
+  const double ratio = t_ms / t_floor_ms;
+  const double samples_per_s = (double)batch / median_s[0];
+  if (opts->json) {
+    bench_json j;
+    bench_json_begin(&j, stdout);
+    bench_json_string(&j, "op", "update");
+    bench_json_string(&j, "device", device_name);
+    bench_json_int(&j, "size", n);
+    bench_json_int(&j, "batch", batch);
+    bench_json_number(&j, "t_ms", t_ms, 6);
+    bench_json_number(&j, "t_floor_ms", t_floor_ms, 6);
+    bench_json_number(&j, "ratio", ratio, 4);
+    bench_json_number(&j, "samples_per_s", samples_per_s, 6);
+    bench_json_end(&j);
+  } else {
+    char versus[16] = "-";
+    if (device == AIHW_DEVICE_CONSTANT_STEP && n == AIHWKIT_CPU_REF_SIZE &&
+        batch == AIHWKIT_CPU_REF_BATCH)
+      snprintf(versus, sizeof versus, "%.1f*", AIHWKIT_CPU_REF_MS / t_ms);
+    printf("%-18s %6lld %6lld %10.4f %12.4f %8.2f %11.0f %10s %8ld\n", device_name,
+           (long long)n, (long long)batch, t_ms, t_floor_ms, ratio, samples_per_s, versus,
+           rounds);
+    fflush(stdout);
+  }
+  rc = CLI_EXIT_OK;
+done:
+  case_free(&c);
+  return rc;
+}
+
+int bench_update_run(int argc, char **argv) {
+  bench_options opts = bench_options_default();
+  int parsed = bench_parse_options(argc, argv, &opts, NULL, NULL, bench_update_usage);
+  if (parsed == 1)
+    return CLI_EXIT_OK;
+  if (parsed != 0)
+    return CLI_EXIT_USAGE;
+
+  const int64_t *sizes = opts.quick ? quick_sizes : full_sizes;
+  const int64_t *batches = opts.quick ? quick_batches : full_batches;
+  const size_t n_sizes = opts.quick ? sizeof quick_sizes / sizeof quick_sizes[0]
+                                    : sizeof full_sizes / sizeof full_sizes[0];
+  const size_t n_batches = opts.quick ? sizeof quick_batches / sizeof quick_batches[0]
+                                      : sizeof full_batches / sizeof full_batches[0];
+  if (!opts.json) {
+    printf("aihw bench update: pulsed ANALOG tile update (default UpdateParameters) vs "
+           "floating-point rank-1 updates (cblas_sger per sample), same shape\n");
+    bench_print_environment(stdout);
+    printf("# BL 31, update management on, lr %g, x, d ~ U(-1, 1), every round from W0 ~ "
+           "U(-%g, %g), seed %u;\n# times are medians over interleaved rounds\n",
+           (double)UPDATE_LR, (double)UPDATE_W0_MAX, (double)UPDATE_W0_MAX,
+           (unsigned)opts.seed);
+    printf("%-18s %6s %6s %10s %12s %8s %11s %10s %8s\n", "device", "size", "batch", "t_ms",
+           "t_floor_ms", "ratio", "samples/s", "x aihwkit", "rounds");
+  }
+  for (size_t k = 0; k < sizeof devices / sizeof devices[0]; ++k) {
+    for (size_t a = 0; a < n_sizes; ++a) {
+      for (size_t b = 0; b < n_batches; ++b) {
+        int rc = run_case(&opts, devices[k], sizes[a], batches[b]);
+        if (rc != CLI_EXIT_OK)
+          return rc;
+      }
+    }
+  }
+  if (!opts.json)
+    printf(
+        "# * x aihwkit = %.0f ms / t_ms: a quoted reference figure, NOT measured here:\n"
+        "#   aihwkit v1.1.0's CPU tile needs about %.0f ms for one batch of %d on a %d x %d\n"
+        "#   ConstantStep tile (about %.0f samples/s, one thread); shown for that case "
+        "only.\n",
+        AIHWKIT_CPU_REF_MS, AIHWKIT_CPU_REF_MS, AIHWKIT_CPU_REF_BATCH, AIHWKIT_CPU_REF_SIZE,
+        AIHWKIT_CPU_REF_SIZE, (double)AIHWKIT_CPU_REF_BATCH / (AIHWKIT_CPU_REF_MS * 1e-3));
+  return CLI_EXIT_OK;
+}

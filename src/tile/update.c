@@ -1,0 +1,666 @@
+/* Weight update of a tile (reference §4): the exact (floating-point) update and the
+ * pulsed stochastic update through a device model.
+ *
+ * Pulsed update of one call (batch B):
+ * 1. Per sample b (threads over samples): update management (§4.2) gives the pulse
+ *    probability scales A (d) and B (x) and the train length BL_b; the probabilities
+ *    are quantised (res, §4.3) and turned into bit-packed pulse trains, one bit per time
+ *    slot, from uniforms of stream (op = counter + b, PULSE_X / PULSE_D, row = slot).
+ *    MEAN_COUNT and DETERMINISTIC_IMPLICIT (§4.5) give signed integer counts instead.
+ * 2. Per weight row i (threads over rows), samples in order: the coincidences of the
+ *    row, n_ij = popcount(x_bits_j & d_bits_i), each applied as n_ij single device steps
+ *    with their own cycle-to-cycle noise and clipping (physics/device_math.h). Normals
+ *    come from stream (op = counter + b, STEP_NOISE, round 0, row i), element = the
+ *    step's position among the row's steps of that sample (columns in order), so they
+ *    are generated in bulk and never depend on the thread count.
+ * 3. ConstantStep (the only model whose step does not depend on w) is aggregated over
+ *    the batch where that is exactly equivalent: if no order of its up and down steps can
+ *    reach a bound — every step noise xi our generator can produce lies in [-5.78, 5.78]
+ *    (24-bit Box–Muller) — the U up and D down steps sum to
+ *    U su + su sigma sqrt(U) xi1 - D sd - sd sigma sqrt(D) xi2, exactly the law of the sum
+ *    of the single steps, and clipping (the only non-linearity) cannot happen. Other
+ *    devices of the row go through step 2. (docs/physics.md, "Aggregated steps".)
+ * 4. Write noise: devices that received a step get fresh visible weights.
+ * Each sample consumes one op-counter value.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "physics/device_math.h"
+#include "physics/periphery_math.h"
+#include "tile/tile_internal.h"
+
+/* Largest |xi| of a Box–Muller normal from 24-bit uniforms: sqrt(-2 ln 2^-24) = 5.77. */
+#define AIHW_MAX_NORMAL 5.78f
+
+int aihw_update_reference_path = 0;
+
+int aihw_tile_is_pulsed(const aihw_tile *tile) {
+  return tile->devices != NULL && tile->config.update.pulse_type != AIHW_PULSE_NONE &&
+         tile->config.update.pulse_type != AIHW_PULSE_NONE_WITH_DEVICE;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Shared helpers */
+
+static int64_t first_non_finite_f(const float *v, int64_t n) {
+  for (int64_t k = 0; k < n; ++k)
+    if (!isfinite(v[k]))
+      return k;
+  return -1;
+}
+
+void aihw_tile_apply_write_noise(aihw_tile *tile, uint64_t op, const unsigned char *mask,
+                                 float *scratch) {
+  aihw_device_state *s = tile->devices;
+  if (s == NULL || s->persistent == NULL)
+    return;
+  const float sigma = s->params.write_noise_std * s->params.dw_min;
+  const int64_t cols = s->cols;
+  aihw_rng_stream st = aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op,
+                                            AIHW_RNG_WRITE_NOISE, 0);
+  for (int64_t i = 0; i < s->rows; ++i) {
+    const unsigned char *m = mask ? mask + i * cols : NULL;
+    aihw_rng_fill_normal(&st, (uint32_t)i, 0, scratch, (size_t)cols);
+    float *w = tile->weights + i * cols;
+    const float *wp = s->persistent + i * cols;
+    for (int64_t j = 0; j < cols; ++j)
+      if (m == NULL || m[j])
+        w[j] = wp[j] + sigma * scratch[j];
+  }
+}
+
+static void clip_row_to_bounds(const aihw_device_state *s, float *w, int64_t i) {
+  const int64_t cols = s->cols;
+  const float *hi = s->max_bound + i * cols, *lo = s->min_bound + i * cols;
+  for (int64_t j = 0; j < cols; ++j) {
+    float v = w[j] > hi[j] ? hi[j] : w[j];
+    w[j] = v > lo[j] ? v : lo[j];
+  }
+}
+
+/* The array the device physics acts on: the persistent weights under write noise. */
+static float *device_weights(aihw_tile *tile) {
+  return tile->devices->persistent != NULL ? tile->devices->persistent : tile->weights;
+}
+
+void aihw_tile_clip_to_device_bounds(aihw_tile *tile) {
+  aihw_device_state *s = tile->devices;
+  if (s == NULL)
+    return;
+  float *w = device_weights(tile);
+  for (int64_t i = 0; i < s->rows; ++i)
+    clip_row_to_bounds(s, w + i * s->cols, i);
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Exact update (§4.6): W -= (lr / bwd_alpha) d^T x */
+
+static aihw_status exact_update(aihw_tile *tile, const float *x, int64_t batch,
+                                const float *d, float lr) {
+  const int64_t rows = tile->out_size, cols = tile->cols, in = tile->in_size;
+  const float *u = x;
+  if (cols != in) { /* append the analog-bias input 1.0 */
+    float *ux = aihw_workspace_get(&tile->workspace, (size_t)(batch * cols) * sizeof(float));
+    if (ux == NULL)
+      return aihw_last_status();
+    for (int64_t b = 0; b < batch; ++b) {
+      memcpy(ux + b * cols, x + b * in, (size_t)in * sizeof(float));
+      ux[b * cols + in] = 1.0f;
+    }
+    u = ux;
+  }
+  const float scale = -lr / tile->backward_alpha;
+  if (batch == 1)
+    cblas_sger(CblasRowMajor, (int)rows, (int)cols, scale, d, 1, u, 1, tile->weights,
+               (int)cols);
+  else
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)cols, (int)batch,
+                scale, d, (int)rows, u, (int)cols, 1.0f, tile->weights, (int)cols);
+  if (tile->devices != NULL &&
+      tile->config.update.pulse_type == AIHW_PULSE_NONE_WITH_DEVICE) {
+    if (tile->devices->persistent != NULL) /* bounds act on the true weights */
+      memcpy(tile->devices->persistent, tile->weights,
+             (size_t)(rows * cols) * sizeof(float));
+    aihw_tile_clip_to_device_bounds(tile);
+    if (tile->devices->persistent != NULL)
+      memcpy(tile->weights, tile->devices->persistent,
+             (size_t)(rows * cols) * sizeof(float));
+  }
+  return AIHW_OK;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Update management and pulse trains (§4.2–4.5) */
+
+typedef struct sample_plan {
+  float a_scale; /* A: d probability scale */
+  float b_scale; /* B: x probability scale */
+  int bl;        /* pulse-train length of this sample (0 = no update) */
+} sample_plan;
+
+/* Effective probability step: > 1 means "number of steps" unless the aihwkit quirk is on. */
+static float probability_res(const aihw_update_params *up, float res) {
+  if (res > 1.0f && !up->res_steps_quirk)
+    return 1.0f / res;
+  return res;
+}
+
+/* §4.2 calculateBlAB + performUpdateManagement for one sample. */
+static sample_plan plan_sample(const aihw_update_params *up, float lr, float g, float x_amax,
+                               float d_amax) {
+  sample_plan pl = {0.0f, 0.0f, 0};
+  if (lr == 0.0f)
+    return pl;
+  const int bld = up->desired_bl;
+  const int ublm = up->update_bl_management;
+  const int um = up->update_management || ublm; /* UBLM forces UM (§4.1) */
+  if (up->fixed_bl || ublm) {
+    pl.bl = bld;
+    pl.a_scale = pl.b_scale = sqrtf(lr / (g * (float)pl.bl));
+  } else if (g * (float)bld < lr) {
+    pl.a_scale = pl.b_scale = 1.0f;
+    float need = ceilf(lr / g);
+    pl.bl = need > 1.0f ? (int)need : 1;
+  } else {
+    pl.bl = bld;
+    pl.a_scale = pl.b_scale = sqrtf(lr / (g * (float)pl.bl));
+  }
+  if (!um)
+    return pl;
+  if (d_amax == 0.0f || x_amax == 0.0f) {
+    pl.a_scale = pl.b_scale = 1.0f;
+    pl.bl = 0;
+    return pl;
+  }
+  const float xv = x_amax;
+  float dv = up->um_grad_scale * d_amax;
+  const float k = lr * xv * dv / g;
+  if (ublm) {
+    float need = ceilf(k);
+    pl.bl = need < (float)bld ? (int)need : bld;
+    if (pl.bl < 1)
+      pl.bl = 1;
+    pl.a_scale = pl.b_scale = sqrtf(lr / (g * (float)pl.bl));
+  }
+  if (k > (float)bld)
+    dv = dv * ((float)bld / k);
+  pl.a_scale = pl.a_scale * sqrtf(xv / dv);
+  pl.b_scale = pl.b_scale * sqrtf(dv / xv);
+  return pl;
+}
+
+/* Everything the row loop needs about the trains of one call. */
+typedef struct update_plan {
+  int64_t batch, rows, cols;
+  int words;           /* 32-bit words per pulse train */
+  int dense;           /* MEAN_COUNT / DETERMINISTIC_IMPLICIT: counts, not trains */
+  sample_plan *samples;
+  uint32_t *x_bits;    /* [batch][cols][words] */
+  uint32_t *d_bits;    /* [batch][rows][words] */
+  signed char *x_sign; /* [batch][cols]: sign of x_j if it fires at all, else 0 */
+  signed char *d_sign; /* [batch][rows] */
+  float *x_count;      /* dense: [batch][cols] signed (MEAN_COUNT: counts; IMPLICIT: p) */
+  float *d_count;      /* dense: [batch][rows] */
+  aihw_pulse_type type;
+} update_plan;
+
+/* Pulse trains of one vector v (length n) with probability scale `scale`: bits[n][words],
+ * sign[n]. Uniforms: stream (op, purpose, round 0), row = time slot, element = index. */
+static void make_trains(const aihw_tile *tile, const aihw_update_params *up, uint64_t op,
+                        uint32_t purpose, const float *v, int64_t n, int64_t n_real,
+                        float scale, int bl, int words, uint32_t *bits, signed char *sign,
+                        float *prob, float *uni) {
+  const float res = probability_res(up, up->res);
+  memset(bits, 0, (size_t)(n * words) * sizeof(uint32_t));
+  if (up->sto_round && res > 0.0f) {
+    aihw_rng_stream s = aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op,
+                                             AIHW_RNG_PROBABILITY_ROUND, purpose);
+    aihw_rng_fill_uniform(&s, 0, 0, uni, (size_t)n);
+  }
+  for (int64_t j = 0; j < n; ++j) {
+    const float value = j < n_real ? v[j] : 1.0f; /* analog-bias input */
+    float pp = fabsf(value) * scale;
+    pp = aihw_discretize(pp, res, up->sto_round, up->sto_round ? uni[j] : 0.5f);
+    prob[j] = pp;
+    sign[j] = pp > 0.0f ? (value > 0.0f ? 1 : -1) : 0;
+  }
+  aihw_rng_stream s =
+      aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op, purpose, 0);
+  for (int t = 0; t < bl; ++t) {
+    aihw_rng_fill_uniform(&s, (uint32_t)t, 0, uni, (size_t)n);
+    const uint32_t bit = 1u << (t & 31);
+    uint32_t *word = bits + (t >> 5);
+    for (int64_t j = 0; j < n; ++j)
+      if (prob[j] > uni[j])
+        word[j * words] |= bit;
+  }
+}
+
+/* Dense counts (§4.5) of a vector: MEAN_COUNT gives clip(rint(BL pp), 0, BL); IMPLICIT
+ * gives clip(discretize(pp, res_implicit), 0, 1); both signed by the value. */
+static void make_dense(const aihw_update_params *up, const float *v, int64_t n,
+                       int64_t n_real, float scale, int bl, float res_implicit,
+                       float *count, signed char *sign) {
+  const float res = probability_res(up, up->res);
+  for (int64_t j = 0; j < n; ++j) {
+    const float value = j < n_real ? v[j] : 1.0f;
+    float c;
+    if (up->pulse_type == AIHW_PULSE_MEAN_COUNT) {
+      float pp = aihw_discretize(fabsf(value) * scale, res, 0, 0.5f);
+      c = rintf((float)bl * pp);
+      c = c < 0.0f ? 0.0f : (c > (float)bl ? (float)bl : c);
+    } else {
+      float pp = aihw_discretize(fabsf(value) * scale, probability_res(up, res_implicit), 0,
+                                 0.5f);
+      c = pp < 0.0f ? 0.0f : (pp > 1.0f ? 1.0f : pp);
+    }
+    count[j] = value < 0.0f ? -c : c;
+    sign[j] = c > 0.0f ? (value > 0.0f ? 1 : -1) : 0;
+  }
+}
+
+static float row_abs_max_f(const float *v, int64_t n, int with_bias) {
+  float a = with_bias ? 1.0f : 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    float m = fabsf(v[j]);
+    a = m > a ? m : a;
+  }
+  return a;
+}
+
+/* Signed coincidence count of (b, i, j): > 0 means down steps. */
+static inline int coincidences(const update_plan *pl, int64_t b, int64_t i, int64_t j) {
+  if (!pl->dense) {
+    const uint32_t *xb = pl->x_bits + (b * pl->cols + j) * pl->words;
+    const uint32_t *db = pl->d_bits + (b * pl->rows + i) * pl->words;
+    int n = 0;
+    for (int w = 0; w < pl->words; ++w)
+      n += __builtin_popcount(xb[w] & db[w]);
+    return n * pl->x_sign[b * pl->cols + j] * pl->d_sign[b * pl->rows + i];
+  }
+  const float xc = pl->x_count[b * pl->cols + j], dc = pl->d_count[b * pl->rows + i];
+  float c;
+  if (pl->type == AIHW_PULSE_MEAN_COUNT)
+    c = rintf((dc / (float)pl->samples[b].bl) * xc);
+  else
+    c = rintf((float)pl->samples[b].bl * dc * xc);
+  return (int)c;
+}
+
+/* ---------------------------------------------------------------------------------- */
+/* Applying coincidences (§4.4) */
+
+typedef struct row_context {
+  const update_plan *pl;
+  const aihw_tile *tile;
+  aihw_step_rule rule;
+  float *w;               /* device weights (persistent under write noise) */
+  uint64_t op;            /* op counter of sample 0 of this call */
+  int *count;             /* scratch [cols] */
+  float *xi;              /* scratch normals */
+  size_t xi_capacity;
+  unsigned char *touched; /* [rows][cols] for write noise, or NULL */
+  int64_t *pulse_counts;  /* [rows][cols][2] or NULL */
+} row_context;
+
+static aihw_step_device device_at(const aihw_device_state *s, int64_t k) {
+  aihw_step_device d;
+  d.max_bound = s->max_bound[k];
+  d.min_bound = s->min_bound[k];
+  d.scale_up = s->scale_up[k];
+  d.scale_down = s->scale_down[k];
+  d.extra[0] = s->extra[0] ? s->extra[0][k] : 0.0f;
+  d.extra[1] = s->extra[1] ? s->extra[1][k] : 0.0f;
+  d.extra[2] = s->extra[2] ? s->extra[2][k] : 0.0f;
+  return d;
+}
+
+/* Applies the samples of row i in order, single steps, for the columns j with
+ * active[j] != 0 (active NULL: all). */
+static void row_single_steps(row_context *rc, int64_t i, const unsigned char *active) {
+  const update_plan *pl = rc->pl;
+  const aihw_device_state *s = rc->tile->devices;
+  const int64_t cols = pl->cols;
+  const int noisy = rc->rule.dw_min_std > 0.0f;
+  for (int64_t b = 0; b < pl->batch; ++b) {
+    if (pl->samples[b].bl == 0 || pl->d_sign[b * pl->rows + i] == 0)
+      continue;
+    size_t total = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      int c = (active == NULL || active[j]) && pl->x_sign[b * cols + j] != 0
+                  ? coincidences(pl, b, i, j)
+                  : 0;
+      rc->count[j] = c;
+      total += (size_t)(c < 0 ? -c : c);
+    }
+    if (total == 0)
+      continue;
+    if (noisy) {
+      aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed,
+                                                rc->tile->config.tile_id, rc->op + (uint64_t)b,
+                                                AIHW_RNG_STEP_NOISE, 0);
+      /* Rows of more steps than the scratch holds are drawn in pieces; element numbers
+       * stay those of the whole row (multiples of 4 keep the pieces aligned). */
+      size_t done = 0, piece = rc->xi_capacity / 4 * 4;
+      const float *xi = rc->xi;
+      size_t avail = 0;
+      (void)xi;
+      for (int64_t j = 0; j < cols; ++j) {
+        int c = rc->count[j];
+        if (c == 0)
+          continue;
+        const int up = c < 0; /* positive d x: down steps */
+        int n = c < 0 ? -c : c;
+        const int64_t k = i * cols + j;
+        aihw_step_device dev = device_at(s, k);
+        float w = rc->w[k];
+        for (int t = 0; t < n; ++t) {
+          if (avail == 0) {
+            size_t len = total - done < piece ? total - done : piece;
+            aihw_rng_fill_normal(&st, (uint32_t)i, done, rc->xi, len);
+            xi = rc->xi;
+            avail = len;
+            done += len;
+          }
+          w = aihw_device_step(&rc->rule, &dev, w, up, *xi++);
+          --avail;
+        }
+        rc->w[k] = w;
+        if (rc->touched)
+          rc->touched[k] = 1;
+        if (rc->pulse_counts)
+          rc->pulse_counts[2 * k + (up ? 0 : 1)] += n;
+      }
+    } else {
+      for (int64_t j = 0; j < cols; ++j) {
+        int c = rc->count[j];
+        if (c == 0)
+          continue;
+        const int up = c < 0;
+        int n = c < 0 ? -c : c;
+        const int64_t k = i * cols + j;
+        aihw_step_device dev = device_at(s, k);
+        float w = rc->w[k];
+        for (int t = 0; t < n; ++t)
+          w = aihw_device_step(&rc->rule, &dev, w, up, 0.0f);
+        rc->w[k] = w;
+        if (rc->touched)
+          rc->touched[k] = 1;
+        if (rc->pulse_counts)
+          rc->pulse_counts[2 * k + (up ? 0 : 1)] += n;
+      }
+    }
+  }
+}
+
+/* ConstantStep: aggregate the whole batch per device where no bound can be reached (file
+ * comment, item 3); the others go through row_single_steps. */
+static void row_constant_step(row_context *rc, int64_t i, int *ups, int *downs,
+                              unsigned char *single) {
+  const update_plan *pl = rc->pl;
+  const aihw_device_state *s = rc->tile->devices;
+  const int64_t cols = pl->cols;
+  memset(ups, 0, (size_t)cols * sizeof(int));
+  memset(downs, 0, (size_t)cols * sizeof(int));
+  for (int64_t b = 0; b < pl->batch; ++b) {
+    if (pl->samples[b].bl == 0 || pl->d_sign[b * pl->rows + i] == 0)
+      continue;
+    for (int64_t j = 0; j < cols; ++j) {
+      if (pl->x_sign[b * cols + j] == 0)
+        continue;
+      int c = coincidences(pl, b, i, j);
+      if (c > 0)
+        downs[j] += c;
+      else
+        ups[j] -= c;
+    }
+  }
+  const float sigma = rc->rule.dw_min_std;
+  const float lo_f = 1.0f - AIHW_MAX_NORMAL * sigma, hi_f = 1.0f + AIHW_MAX_NORMAL * sigma;
+  int any_single = 0, any_aggregate = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    const int64_t k = i * cols + j;
+    single[j] = 0;
+    if (ups[j] == 0 && downs[j] == 0)
+      continue;
+    /* Extreme partial sums over every order of the steps and every noise value. */
+    const float su = s->scale_up[k], sd = s->scale_down[k];
+    const float up_hi = su * hi_f, up_lo = su * lo_f, dn_hi = sd * hi_f, dn_lo = sd * lo_f;
+    const float rise = (float)ups[j] * fmaxf(up_hi, 0.0f) + (float)downs[j] * fmaxf(-dn_lo, 0.0f);
+    const float fall = (float)ups[j] * fminf(up_lo, 0.0f) - (float)downs[j] * fmaxf(dn_hi, 0.0f);
+    const float w = rc->w[k];
+    /* 1e-6 relative margin for float rounding of the sums */
+    const float margin = 1e-6f * (fabsf(w) + fabsf(rise) + fabsf(fall));
+    if (w + rise + margin < s->max_bound[k] && w + fall - margin > s->min_bound[k]) {
+      any_aggregate = 1;
+    } else {
+      single[j] = 1;
+      any_single = 1;
+    }
+  }
+  if (any_aggregate) {
+    float *xi = rc->xi;
+    const size_t need = (size_t)(2 * cols);
+    if (sigma > 0.0f) {
+      aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
+                                                rc->op, AIHW_RNG_STEP_NOISE, 1);
+      aihw_rng_fill_normal(&st, (uint32_t)i, 0, xi, need);
+    }
+    for (int64_t j = 0; j < cols; ++j) {
+      if (single[j] || (ups[j] == 0 && downs[j] == 0))
+        continue;
+      const int64_t k = i * cols + j;
+      const float su = s->scale_up[k], sd = s->scale_down[k];
+      float dw = (float)ups[j] * su - (float)downs[j] * sd;
+      if (sigma > 0.0f)
+        dw += su * sigma * sqrtf((float)ups[j]) * xi[2 * j] -
+              sd * sigma * sqrtf((float)downs[j]) * xi[2 * j + 1];
+      rc->w[k] += dw;
+      if (rc->pulse_counts) {
+        rc->pulse_counts[2 * k] += ups[j];
+        rc->pulse_counts[2 * k + 1] += downs[j];
+      }
+    }
+  }
+  if (any_single)
+    row_single_steps(rc, i, single);
+}
+
+/* ---------------------------------------------------------------------------------- */
+
+static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
+                                 const float *d, float lr) {
+  const aihw_update_params *up = &tile->config.update;
+  aihw_device_state *s = tile->devices;
+  const int64_t rows = tile->out_size, cols = tile->cols, in = tile->in_size;
+  const int with_bias = cols != in;
+  const float g = s->granularity;
+  const int dense = up->pulse_type == AIHW_PULSE_MEAN_COUNT ||
+                    up->pulse_type == AIHW_PULSE_DETERMINISTIC_IMPLICIT;
+  /* Longest train of the call: BL is desired_bl unless fixed_bl is off without UBLM. */
+  int bl_max = up->desired_bl;
+  if (!up->fixed_bl && !up->update_bl_management && g * (float)up->desired_bl < lr) {
+    float need = ceilf(lr / g);
+    if (need > 65536.0f)
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                        "aihw_tile_update: lr = %g needs %g pulses per sample with "
+                        "fixed_bl off (granularity %g); at most 65536 are supported",
+                        (double)lr, (double)need, (double)g);
+    bl_max = need > (float)bl_max ? (int)need : bl_max;
+  }
+  const int words = (bl_max + 31) / 32;
+  const int64_t big = rows > cols ? rows : cols;
+#ifdef _OPENMP
+  const int n_threads = omp_get_max_threads();
+#else
+  const int n_threads = 1;
+#endif
+
+  /* Workspace: plans, trains, signs, per-thread scratch. */
+  size_t bytes = 0;
+  const size_t sz_plan = (size_t)batch * sizeof(sample_plan);
+  const size_t sz_xbits = dense ? 0 : (size_t)(batch * cols * words) * sizeof(uint32_t);
+  const size_t sz_dbits = dense ? 0 : (size_t)(batch * rows * words) * sizeof(uint32_t);
+  const size_t sz_xcnt = dense ? (size_t)(batch * cols) * sizeof(float) : 0;
+  const size_t sz_dcnt = dense ? (size_t)(batch * rows) * sizeof(float) : 0;
+  const size_t sz_sign = (size_t)(batch * (rows + cols));
+  const size_t xi_capacity = (size_t)(8 * big + 64);
+  const size_t sz_thread = (size_t)(2 * big) * sizeof(float) /* prob + uniforms */ +
+                           xi_capacity * sizeof(float) + (size_t)(3 * big) * sizeof(int) +
+                           (size_t)big + 256;
+  const size_t sz_touched = s->persistent != NULL ? (size_t)(rows * cols) : 0;
+  bytes = sz_plan + sz_xbits + sz_dbits + sz_xcnt + sz_dcnt + sz_sign + sz_touched +
+          (size_t)n_threads * sz_thread + 8 * 64;
+  char *base = aihw_workspace_get(&tile->workspace, bytes);
+  if (base == NULL)
+    return aihw_last_status();
+#define AIHW_CARVE(ptr, type, size)                                                       \
+  do {                                                                                    \
+    ptr = (type)(void *)base;                                                             \
+    base += ((size) + 63) / 64 * 64;                                                      \
+  } while (0)
+  update_plan pl;
+  memset(&pl, 0, sizeof pl);
+  pl.batch = batch;
+  pl.rows = rows;
+  pl.cols = cols;
+  pl.words = words;
+  pl.dense = dense;
+  pl.type = up->pulse_type;
+  AIHW_CARVE(pl.samples, sample_plan *, sz_plan);
+  AIHW_CARVE(pl.x_bits, uint32_t *, sz_xbits);
+  AIHW_CARVE(pl.d_bits, uint32_t *, sz_dbits);
+  AIHW_CARVE(pl.x_count, float *, sz_xcnt);
+  AIHW_CARVE(pl.d_count, float *, sz_dcnt);
+  AIHW_CARVE(pl.x_sign, signed char *, (size_t)(batch * cols));
+  AIHW_CARVE(pl.d_sign, signed char *, (size_t)(batch * rows));
+  unsigned char *touched = NULL;
+  if (sz_touched) {
+    AIHW_CARVE(touched, unsigned char *, sz_touched);
+    memset(touched, 0, sz_touched);
+  }
+  char *thread_base = base;
+#undef AIHW_CARVE
+  const size_t thread_stride = (sz_thread + 63) / 64 * 64;
+  const uint64_t op0 = tile->op_counter;
+  const int threaded = batch * (rows + cols) * (int64_t)up->desired_bl >= 16384;
+
+  /* 1. Trains (or dense counts) of every sample. */
+#pragma omp parallel for schedule(static) if (threaded)
+  for (int64_t b = 0; b < batch; ++b) {
+#ifdef _OPENMP
+    char *tb = thread_base + (size_t)omp_get_thread_num() * thread_stride;
+#else
+    char *tb = thread_base;
+#endif
+    float *prob = (float *)(void *)tb, *uni = prob + big;
+    const float *xb = x + b * in, *db = d + b * rows;
+    const float x_amax = row_abs_max_f(xb, in, with_bias);
+    const float d_amax = row_abs_max_f(db, rows, 0);
+    sample_plan sp = plan_sample(up, lr, g, x_amax, d_amax);
+    pl.samples[b] = sp;
+    if (sp.bl == 0) {
+      memset(pl.x_sign + b * cols, 0, (size_t)cols);
+      memset(pl.d_sign + b * rows, 0, (size_t)rows);
+      continue;
+    }
+    const uint64_t op = op0 + (uint64_t)b;
+    if (!dense) {
+      make_trains(tile, up, op, AIHW_RNG_PULSE_X, xb, cols, in, sp.b_scale, sp.bl, words,
+                  pl.x_bits + b * cols * words, pl.x_sign + b * cols, prob, uni);
+      make_trains(tile, up, op, AIHW_RNG_PULSE_D, db, rows, rows, sp.a_scale, sp.bl, words,
+                  pl.d_bits + b * rows * words, pl.d_sign + b * rows, prob, uni);
+    } else {
+      make_dense(up, xb, cols, in, sp.b_scale, sp.bl, up->x_res_implicit,
+                 pl.x_count + b * cols, pl.x_sign + b * cols);
+      make_dense(up, db, rows, rows, sp.a_scale, sp.bl, up->d_res_implicit,
+                 pl.d_count + b * rows, pl.d_sign + b * rows);
+    }
+  }
+
+  /* 2./3. Device steps, rows in parallel. */
+  aihw_step_rule rule = aihw_step_rule_make(&s->params);
+  float *w = device_weights(tile);
+  const int constant_step =
+      s->params.type == AIHW_DEVICE_CONSTANT_STEP && !aihw_update_reference_path;
+#pragma omp parallel for schedule(dynamic, 4) if (threaded)
+  for (int64_t i = 0; i < rows; ++i) {
+#ifdef _OPENMP
+    char *tb = thread_base + (size_t)omp_get_thread_num() * thread_stride;
+#else
+    char *tb = thread_base;
+#endif
+    float *xi = (float *)(void *)(tb + (size_t)(2 * big) * sizeof(float));
+    int *ints = (int *)(void *)(xi + xi_capacity);
+    unsigned char *flags = (unsigned char *)(ints + 3 * big);
+    row_context rc = {&pl, tile, rule, w, op0, ints, xi, xi_capacity, touched,
+                      tile->pulse_counts};
+    if (constant_step)
+      row_constant_step(&rc, i, ints + big, ints + 2 * big, flags);
+    else
+      row_single_steps(&rc, i, NULL);
+  }
+
+  /* 4. Fresh visible weights where the true weights moved. */
+  if (s->persistent != NULL) {
+    float *scratch = (float *)(void *)thread_base;
+    aihw_tile_apply_write_noise(tile, op0, touched, scratch);
+  }
+  return AIHW_OK;
+}
+
+AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t batch,
+                                      int64_t in_size, const float *d, int64_t out_size,
+                                      float lr) {
+  static const char *fn = "aihw_tile_update";
+  if (tile == NULL)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tile is NULL", fn);
+  if (x == NULL || d == NULL)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s pointer is NULL", fn,
+                      x == NULL ? "x" : "d");
+  if (batch < 1 || batch > 0x7fffffff)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: batch = %lld: must be in [1, %d]", fn,
+                      (long long)batch, 0x7fffffff);
+  if (in_size != tile->in_size)
+    return aihw_error(AIHW_ERR_SHAPE, "%s: x has %lld columns but the tile expects %lld", fn,
+                      (long long)in_size, (long long)tile->in_size);
+  if (out_size != tile->out_size)
+    return aihw_error(AIHW_ERR_SHAPE, "%s: d has %lld columns but the tile has %lld outputs",
+                      fn, (long long)out_size, (long long)tile->out_size);
+  if (!isfinite(lr))
+    return aihw_error(AIHW_ERR_NOT_FINITE, "%s: lr = %g: must be finite", fn, (double)lr);
+  if (lr < 0.0f)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                      "%s: lr = %g: must be >= 0 (the update is W -= lr d x^T)", fn,
+                      (double)lr);
+  int64_t k = first_non_finite_f(x, batch * in_size);
+  if (k >= 0)
+    return aihw_error(AIHW_ERR_NOT_FINITE, "%s: x[%lld][%lld] is %g; inputs must be finite",
+                      fn, (long long)(k / in_size), (long long)(k % in_size), (double)x[k]);
+  k = first_non_finite_f(d, batch * out_size);
+  if (k >= 0)
+    return aihw_error(AIHW_ERR_NOT_FINITE, "%s: d[%lld][%lld] is %g; gradients must be finite",
+                      fn, (long long)(k / out_size), (long long)(k % out_size), (double)d[k]);
+  if (tile->op_counter + (uint64_t)batch > AIHW_TILE_MAX_OP_COUNTER)
+    return aihw_error(AIHW_ERR_STATE, "%s: the tile's random stream is exhausted", fn);
+  aihw_status status;
+  if (aihw_tile_is_pulsed(tile))
+    status = pulsed_update(tile, x, batch, d, lr);
+  else
+    status = exact_update(tile, x, batch, d, lr);
+  if (status == AIHW_OK) {
+    tile->op_counter += (uint64_t)batch;
+    if (tile->weights_abs != NULL)
+      for (int64_t e = 0; e < tile->out_size * tile->cols; ++e)
+        tile->weights_abs[e] = fabsf(tile->weights[e]);
+  }
+  return status;
+}
