@@ -14,12 +14,11 @@
  *    step's position among the row's steps of that sample (columns in order), so they
  *    are generated in bulk and never depend on the thread count.
  * 3. ConstantStep (the only model whose step does not depend on w) is aggregated over
- *    the batch where that is exactly equivalent: if no order of its up and down steps can
- *    reach a bound — every step noise xi our generator can produce lies in [-5.78, 5.78]
- *    (24-bit Box–Muller) — the U up and D down steps sum to
- *    U su + su sigma sqrt(U) xi1 - D sd - sd sigma sqrt(D) xi2, exactly the law of the sum
- *    of the single steps, and clipping (the only non-linearity) cannot happen. Other
- *    devices of the row go through step 2. (docs/physics.md, "Aggregated steps".)
+ *    the batch where the bounds are out of reach (row_constant_step: except on an event
+ *    of probability < 5e-19 per device and call no step could be clipped, and then the U
+ *    up and D down steps sum to U su + su sigma sqrt(U) xi1 - D sd - sd sigma sqrt(D) xi2,
+ *    the law of the sum of the single steps). Other devices of the row go through step 2.
+ *    (docs/physics.md, "Aggregated steps".)
  * 4. Write noise: devices that received a step get fresh visible weights.
  * Each sample consumes one op-counter value.
  */
@@ -36,9 +35,6 @@
 #include "physics/device_math.h"
 #include "physics/periphery_math.h"
 #include "tile/tile_internal.h"
-
-/* Largest |xi| of a Box–Muller normal from 24-bit uniforms: sqrt(-2 ln 2^-24) = 5.77. */
-#define AIHW_MAX_NORMAL 5.78f
 
 int aihw_update_reference_path = 0;
 
@@ -276,23 +272,44 @@ static float row_abs_max_f(const float *v, int64_t n, int with_bias) {
   return a;
 }
 
-/* Signed coincidence count of (b, i, j): > 0 means down steps. */
-static inline int coincidences(const update_plan *pl, int64_t b, int64_t i, int64_t j) {
+/* Signed coincidence counts of sample b on row i for every column (> 0: down steps), for
+ * the columns with active[j] != 0 (active NULL: all; inactive columns get 0). Branch-free
+ * so that the loop runs at one popcount per device. */
+static void row_counts(const update_plan *pl, int64_t b, int64_t i, const unsigned char *active,
+                       int *count) {
+  const int64_t cols = pl->cols;
+  const int ds = pl->d_sign[b * pl->rows + i];
+  const signed char *xs = pl->x_sign + b * cols;
   if (!pl->dense) {
-    const uint32_t *xb = pl->x_bits + (b * pl->cols + j) * pl->words;
-    const uint32_t *db = pl->d_bits + (b * pl->rows + i) * pl->words;
-    int n = 0;
-    for (int w = 0; w < pl->words; ++w)
-      n += __builtin_popcount(xb[w] & db[w]);
-    return n * pl->x_sign[b * pl->cols + j] * pl->d_sign[b * pl->rows + i];
+    const int words = pl->words;
+    const uint32_t *db = pl->d_bits + (b * pl->rows + i) * words;
+    const uint32_t *xb = pl->x_bits + b * cols * words;
+    if (words == 1) {
+      const uint32_t d0 = db[0];
+      for (int64_t j = 0; j < cols; ++j)
+        count[j] = __builtin_popcount(xb[j] & d0) * (int)xs[j] * ds;
+    } else {
+      for (int64_t j = 0; j < cols; ++j) {
+        int n = 0;
+        for (int w = 0; w < words; ++w)
+          n += __builtin_popcount(xb[j * words + w] & db[w]);
+        count[j] = n * (int)xs[j] * ds;
+      }
+    }
+  } else {
+    const float dc = pl->d_count[b * pl->rows + i];
+    const float *xc = pl->x_count + b * cols;
+    const float bl = (float)pl->samples[b].bl;
+    if (pl->type == AIHW_PULSE_MEAN_COUNT)
+      for (int64_t j = 0; j < cols; ++j)
+        count[j] = (int)rintf((dc / bl) * xc[j]);
+    else
+      for (int64_t j = 0; j < cols; ++j)
+        count[j] = (int)rintf(bl * dc * xc[j]);
   }
-  const float xc = pl->x_count[b * pl->cols + j], dc = pl->d_count[b * pl->rows + i];
-  float c;
-  if (pl->type == AIHW_PULSE_MEAN_COUNT)
-    c = rintf((dc / (float)pl->samples[b].bl) * xc);
-  else
-    c = rintf((float)pl->samples[b].bl * dc * xc);
-  return (int)c;
+  if (active != NULL)
+    for (int64_t j = 0; j < cols; ++j)
+      count[j] = active[j] ? count[j] : 0;
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -311,7 +328,7 @@ typedef struct row_context {
   int64_t *pulse_counts;  /* [rows][cols][2] or NULL */
 } row_context;
 
-static aihw_step_device device_at(const aihw_device_state *s, int64_t k) {
+static inline aihw_step_device device_at(const aihw_device_state *s, int64_t k) {
   aihw_step_device d;
   d.max_bound = s->max_bound[k];
   d.min_bound = s->min_bound[k];
@@ -323,123 +340,190 @@ static aihw_step_device device_at(const aihw_device_state *s, int64_t k) {
   return d;
 }
 
+/* One step of a model known at compile time at the call site (the switch folds away). */
+static inline __attribute__((always_inline)) float step_as(aihw_device_type type,
+                                                           const aihw_step_rule *r,
+                                                           const aihw_step_device *d, float w,
+                                                           int up, float xi) {
+  switch (type) {
+  case AIHW_DEVICE_CONSTANT_STEP: return aihw_constant_step(r, d, w, up, xi);
+  case AIHW_DEVICE_LINEAR_STEP:
+  case AIHW_DEVICE_SOFT_BOUNDS:
+  case AIHW_DEVICE_SOFT_BOUNDS_PMAX: return aihw_linear_step(r, d, w, up, xi);
+  case AIHW_DEVICE_EXP_STEP: return aihw_exp_step(r, d, w, up, xi);
+  case AIHW_DEVICE_POW_STEP: return aihw_pow_step(r, d, w, up, xi);
+  case AIHW_DEVICE_POW_STEP_REFERENCE: return aihw_pow_step_reference(r, d, w, up, xi);
+  case AIHW_DEVICE_PIECEWISE_STEP: return aihw_piecewise_step(r, d, w, up, xi);
+  case AIHW_DEVICE_SOFT_BOUNDS_REFERENCE:
+    return aihw_soft_bounds_reference_step(r, d, w, up, xi);
+  default: return aihw_device_step(r, d, w, up, xi);
+  }
+}
+
+/* Applies the counts of one (sample, row): n single steps per device, consuming the
+ * row's normals in column order (xi NULL: noise-free). */
+static inline __attribute__((always_inline)) void apply_counts(aihw_device_type type,
+                                                               row_context *rc, int64_t i,
+                                                               const float *xi) {
+  const aihw_device_state *s = rc->tile->devices;
+  const int64_t cols = rc->pl->cols;
+  for (int64_t j = 0; j < cols; ++j) {
+    const int c = rc->count[j];
+    if (c == 0)
+      continue;
+    const int up = c < 0; /* positive d x: down steps */
+    const int n = c < 0 ? -c : c;
+    const int64_t k = i * cols + j;
+    const aihw_step_device dev = device_at(s, k);
+    float w = rc->w[k];
+    if (xi != NULL) {
+      for (int t = 0; t < n; ++t)
+        w = step_as(type, &rc->rule, &dev, w, up, xi[t]);
+      xi += n;
+    } else {
+      for (int t = 0; t < n; ++t)
+        w = step_as(type, &rc->rule, &dev, w, up, 0.0f);
+    }
+    rc->w[k] = w;
+    if (rc->touched)
+      rc->touched[k] = 1;
+    if (rc->pulse_counts)
+      rc->pulse_counts[2 * k + (up ? 0 : 1)] += n;
+  }
+}
+
+static void apply_counts_dispatch(row_context *rc, int64_t i, const float *xi) {
+  switch (rc->rule.type) {
+  case AIHW_DEVICE_CONSTANT_STEP: apply_counts(AIHW_DEVICE_CONSTANT_STEP, rc, i, xi); break;
+  case AIHW_DEVICE_LINEAR_STEP:
+  case AIHW_DEVICE_SOFT_BOUNDS:
+  case AIHW_DEVICE_SOFT_BOUNDS_PMAX: apply_counts(AIHW_DEVICE_LINEAR_STEP, rc, i, xi); break;
+  case AIHW_DEVICE_EXP_STEP: apply_counts(AIHW_DEVICE_EXP_STEP, rc, i, xi); break;
+  case AIHW_DEVICE_POW_STEP: apply_counts(AIHW_DEVICE_POW_STEP, rc, i, xi); break;
+  case AIHW_DEVICE_POW_STEP_REFERENCE:
+    apply_counts(AIHW_DEVICE_POW_STEP_REFERENCE, rc, i, xi);
+    break;
+  case AIHW_DEVICE_PIECEWISE_STEP: apply_counts(AIHW_DEVICE_PIECEWISE_STEP, rc, i, xi); break;
+  case AIHW_DEVICE_SOFT_BOUNDS_REFERENCE:
+    apply_counts(AIHW_DEVICE_SOFT_BOUNDS_REFERENCE, rc, i, xi);
+    break;
+  default: apply_counts(AIHW_DEVICE_IDEAL, rc, i, xi); break;
+  }
+}
+
 /* Applies the samples of row i in order, single steps, for the columns j with
- * active[j] != 0 (active NULL: all). */
+ * active[j] != 0 (active NULL: all). The normals of sample b are elements 0 .. T-1 of
+ * stream (op + b, STEP_NOISE, round 0, row i), T = the row's number of steps. */
 static void row_single_steps(row_context *rc, int64_t i, const unsigned char *active) {
   const update_plan *pl = rc->pl;
-  const aihw_device_state *s = rc->tile->devices;
   const int64_t cols = pl->cols;
   const int noisy = rc->rule.dw_min_std > 0.0f;
   for (int64_t b = 0; b < pl->batch; ++b) {
     if (pl->samples[b].bl == 0 || pl->d_sign[b * pl->rows + i] == 0)
       continue;
+    row_counts(pl, b, i, active, rc->count);
     size_t total = 0;
-    for (int64_t j = 0; j < cols; ++j) {
-      int c = (active == NULL || active[j]) && pl->x_sign[b * cols + j] != 0
-                  ? coincidences(pl, b, i, j)
-                  : 0;
-      rc->count[j] = c;
-      total += (size_t)(c < 0 ? -c : c);
-    }
+    for (int64_t j = 0; j < cols; ++j)
+      total += (size_t)(rc->count[j] < 0 ? -rc->count[j] : rc->count[j]);
     if (total == 0)
       continue;
-    if (noisy) {
-      aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed,
-                                                rc->tile->config.tile_id, rc->op + (uint64_t)b,
-                                                AIHW_RNG_STEP_NOISE, 0);
-      /* Rows of more steps than the scratch holds are drawn in pieces; element numbers
-       * stay those of the whole row (multiples of 4 keep the pieces aligned). */
-      size_t done = 0, piece = rc->xi_capacity / 4 * 4;
-      const float *xi = rc->xi;
-      size_t avail = 0;
-      (void)xi;
-      for (int64_t j = 0; j < cols; ++j) {
-        int c = rc->count[j];
-        if (c == 0)
-          continue;
-        const int up = c < 0; /* positive d x: down steps */
-        int n = c < 0 ? -c : c;
-        const int64_t k = i * cols + j;
-        aihw_step_device dev = device_at(s, k);
-        float w = rc->w[k];
-        for (int t = 0; t < n; ++t) {
-          if (avail == 0) {
-            size_t len = total - done < piece ? total - done : piece;
-            aihw_rng_fill_normal(&st, (uint32_t)i, done, rc->xi, len);
-            xi = rc->xi;
-            avail = len;
-            done += len;
-          }
-          w = aihw_device_step(&rc->rule, &dev, w, up, *xi++);
-          --avail;
-        }
-        rc->w[k] = w;
-        if (rc->touched)
-          rc->touched[k] = 1;
-        if (rc->pulse_counts)
-          rc->pulse_counts[2 * k + (up ? 0 : 1)] += n;
+    if (!noisy) {
+      apply_counts_dispatch(rc, i, NULL);
+      continue;
+    }
+    aihw_rng_stream st =
+        aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
+                             rc->op + (uint64_t)b, AIHW_RNG_STEP_NOISE, 0);
+    if (total <= rc->xi_capacity) {
+      aihw_rng_fill_normal(&st, (uint32_t)i, 0, rc->xi, total);
+      apply_counts_dispatch(rc, i, rc->xi);
+      continue;
+    }
+    /* More steps than the scratch holds: split the columns into pieces whose steps fit,
+     * keeping each piece's first element a multiple of 4 of the whole row's numbering. */
+    int *full = rc->count + cols; /* second scratch row */
+    memcpy(full, rc->count, (size_t)cols * sizeof(int));
+    size_t first = 0;
+    int64_t j0 = 0;
+    while (j0 < cols) {
+      size_t len = 0;
+      int64_t j1 = j0;
+      while (j1 < cols) {
+        size_t n = (size_t)(full[j1] < 0 ? -full[j1] : full[j1]);
+        if (len + n + 4 > rc->xi_capacity && j1 > j0)
+          break;
+        len += n;
+        ++j1;
       }
-    } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        int c = rc->count[j];
-        if (c == 0)
-          continue;
-        const int up = c < 0;
-        int n = c < 0 ? -c : c;
-        const int64_t k = i * cols + j;
-        aihw_step_device dev = device_at(s, k);
-        float w = rc->w[k];
-        for (int t = 0; t < n; ++t)
-          w = aihw_device_step(&rc->rule, &dev, w, up, 0.0f);
-        rc->w[k] = w;
-        if (rc->touched)
-          rc->touched[k] = 1;
-        if (rc->pulse_counts)
-          rc->pulse_counts[2 * k + (up ? 0 : 1)] += n;
-      }
+      /* normals first .. first+len-1, drawn from the aligned start below first */
+      const size_t aligned = first / 4 * 4, lead = first - aligned;
+      aihw_rng_fill_normal(&st, (uint32_t)i, aligned, rc->xi, lead + len);
+      for (int64_t j = 0; j < cols; ++j)
+        rc->count[j] = (j >= j0 && j < j1) ? full[j] : 0;
+      apply_counts_dispatch(rc, i, rc->xi + lead);
+      first += len;
+      j0 = j1;
     }
   }
 }
 
-/* ConstantStep: aggregate the whole batch per device where no bound can be reached (file
- * comment, item 3); the others go through row_single_steps. */
-static void row_constant_step(row_context *rc, int64_t i, int *ups, int *downs,
-                              unsigned char *single) {
+/* ConstantStep: aggregate the whole batch per device where the bounds are out of reach
+ * (file comment, item 3); the others go through row_single_steps.
+ *
+ * The path of a device over the batch is its mean path M (each sample moves it by
+ * c_b scale, monotone within a sample) plus the noise path N, a sum of independent
+ * symmetric increments scale sigma xi with total variance v. By Levy's inequality
+ * P(max_m |N_m| >= a) <= 2 P(|N| >= a) = 4 Phi(-a/sqrt(v)); with a = 9 sqrt(v) that is
+ * < 5e-19. So if w + max M + a < max_bound and w + min M - a > min_bound, no step can be
+ * clipped except on an event of probability < 5e-19, and the sum of the steps has
+ * exactly the law of U su + su sigma sqrt(U) xi1 - D sd - sd sigma sqrt(D) xi2. */
+#define AIHW_AGGREGATE_SIGMAS 9.0f
+
+static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
+                              unsigned char *single, float *path) {
   const update_plan *pl = rc->pl;
   const aihw_device_state *s = rc->tile->devices;
   const int64_t cols = pl->cols;
-  memset(ups, 0, (size_t)cols * sizeof(int));
-  memset(downs, 0, (size_t)cols * sizeof(int));
+  float *pos = path, *hi = path + cols, *lo = path + 2 * cols;
+  const float *su = s->scale_up + i * cols, *sd = s->scale_down + i * cols;
+  memset(net, 0, (size_t)cols * sizeof(int));
+  memset(total, 0, (size_t)cols * sizeof(int));
+  memset(path, 0, (size_t)(3 * cols) * sizeof(float));
+  int *count = rc->count;
   for (int64_t b = 0; b < pl->batch; ++b) {
     if (pl->samples[b].bl == 0 || pl->d_sign[b * pl->rows + i] == 0)
       continue;
+    row_counts(pl, b, i, NULL, count);
     for (int64_t j = 0; j < cols; ++j) {
-      if (pl->x_sign[b * cols + j] == 0)
-        continue;
-      int c = coincidences(pl, b, i, j);
-      if (c > 0)
-        downs[j] += c;
-      else
-        ups[j] -= c;
+      const int c = count[j];
+      net[j] += c;
+      total[j] += c < 0 ? -c : c;
+    }
+    /* mean path (separate loop so that both vectorise) */
+    for (int64_t j = 0; j < cols; ++j) {
+      const float c = (float)count[j];
+      const float scale = c > 0.0f ? sd[j] : su[j];
+      const float p = pos[j] - c * scale;
+      pos[j] = p;
+      hi[j] = p > hi[j] ? p : hi[j];
+      lo[j] = p < lo[j] ? p : lo[j];
     }
   }
   const float sigma = rc->rule.dw_min_std;
-  const float lo_f = 1.0f - AIHW_MAX_NORMAL * sigma, hi_f = 1.0f + AIHW_MAX_NORMAL * sigma;
   int any_single = 0, any_aggregate = 0;
   for (int64_t j = 0; j < cols; ++j) {
     const int64_t k = i * cols + j;
     single[j] = 0;
-    if (ups[j] == 0 && downs[j] == 0)
+    if (total[j] == 0)
       continue;
-    /* Extreme partial sums over every order of the steps and every noise value. */
-    const float su = s->scale_up[k], sd = s->scale_down[k];
-    const float up_hi = su * hi_f, up_lo = su * lo_f, dn_hi = sd * hi_f, dn_lo = sd * lo_f;
-    const float rise = (float)ups[j] * fmaxf(up_hi, 0.0f) + (float)downs[j] * fmaxf(-dn_lo, 0.0f);
-    const float fall = (float)ups[j] * fminf(up_lo, 0.0f) - (float)downs[j] * fmaxf(dn_hi, 0.0f);
+    const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
+    const float var = sigma * sigma * ((float)ups * su[j] * su[j] + (float)downs * sd[j] * sd[j]);
+    const float reach = AIHW_AGGREGATE_SIGMAS * sqrtf(var);
     const float w = rc->w[k];
-    /* 1e-6 relative margin for float rounding of the sums */
-    const float margin = 1e-6f * (fabsf(w) + fabsf(rise) + fabsf(fall));
-    if (w + rise + margin < s->max_bound[k] && w + fall - margin > s->min_bound[k]) {
+    /* 1e-6 relative margin for the float rounding of the sums */
+    const float margin = 1e-6f * (fabsf(w) + fabsf(hi[j]) + fabsf(lo[j]) + reach);
+    if (w + hi[j] + reach + margin < s->max_bound[k] &&
+        w + lo[j] - reach - margin > s->min_bound[k]) {
       any_aggregate = 1;
     } else {
       single[j] = 1;
@@ -448,25 +532,24 @@ static void row_constant_step(row_context *rc, int64_t i, int *ups, int *downs,
   }
   if (any_aggregate) {
     float *xi = rc->xi;
-    const size_t need = (size_t)(2 * cols);
     if (sigma > 0.0f) {
       aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
                                                 rc->op, AIHW_RNG_STEP_NOISE, 1);
-      aihw_rng_fill_normal(&st, (uint32_t)i, 0, xi, need);
+      aihw_rng_fill_normal(&st, (uint32_t)i, 0, xi, (size_t)(2 * cols));
     }
     for (int64_t j = 0; j < cols; ++j) {
-      if (single[j] || (ups[j] == 0 && downs[j] == 0))
+      if (single[j] || total[j] == 0)
         continue;
       const int64_t k = i * cols + j;
-      const float su = s->scale_up[k], sd = s->scale_down[k];
-      float dw = (float)ups[j] * su - (float)downs[j] * sd;
+      const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
+      float dw = (float)ups * su[j] - (float)downs * sd[j];
       if (sigma > 0.0f)
-        dw += su * sigma * sqrtf((float)ups[j]) * xi[2 * j] -
-              sd * sigma * sqrtf((float)downs[j]) * xi[2 * j + 1];
+        dw += su[j] * sigma * sqrtf((float)ups) * xi[2 * j] -
+              sd[j] * sigma * sqrtf((float)downs) * xi[2 * j + 1];
       rc->w[k] += dw;
       if (rc->pulse_counts) {
-        rc->pulse_counts[2 * k] += ups[j];
-        rc->pulse_counts[2 * k + 1] += downs[j];
+        rc->pulse_counts[2 * k] += ups;
+        rc->pulse_counts[2 * k + 1] += downs;
       }
     }
   }
@@ -512,9 +595,10 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   const size_t sz_xcnt = dense ? (size_t)(batch * cols) * sizeof(float) : 0;
   const size_t sz_dcnt = dense ? (size_t)(batch * rows) * sizeof(float) : 0;
   const size_t sz_sign = (size_t)(batch * (rows + cols));
-  const size_t xi_capacity = (size_t)(8 * big + 64);
+  const size_t xi_capacity = (size_t)(8 * big + bl_max + 64); /* >= one device's steps */
   const size_t sz_thread = (size_t)(2 * big) * sizeof(float) /* prob + uniforms */ +
-                           xi_capacity * sizeof(float) + (size_t)(3 * big) * sizeof(int) +
+                           xi_capacity * sizeof(float) + (size_t)(4 * big) * sizeof(int) +
+                           (size_t)(3 * big) * sizeof(float) /* mean paths */ +
                            (size_t)big + 256;
   const size_t sz_touched = s->persistent != NULL ? (size_t)(rows * cols) : 0;
   bytes = sz_plan + sz_xbits + sz_dbits + sz_xcnt + sz_dcnt + sz_sign + sz_touched +
@@ -600,11 +684,12 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
 #endif
     float *xi = (float *)(void *)(tb + (size_t)(2 * big) * sizeof(float));
     int *ints = (int *)(void *)(xi + xi_capacity);
-    unsigned char *flags = (unsigned char *)(ints + 3 * big);
+    float *path = (float *)(void *)(ints + 4 * big);
+    unsigned char *flags = (unsigned char *)(path + 3 * big);
     row_context rc = {&pl, tile, rule, w, op0, ints, xi, xi_capacity, touched,
                       tile->pulse_counts};
     if (constant_step)
-      row_constant_step(&rc, i, ints + big, ints + 2 * big, flags);
+      row_constant_step(&rc, i, ints + 2 * big, ints + 3 * big, flags, path);
     else
       row_single_steps(&rc, i, NULL);
   }
