@@ -153,6 +153,14 @@ AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile);
 AIHW_API aihw_status aihw_tile_reset_columns(aihw_tile *tile, int64_t start, int64_t count,
                                              float probability);
 
+/* Power-law drift during training (device drift parameters, reference §5.9): advances the
+ * tile's drift clock by dt (in units of drift.t_0) and sets every device that was not
+ * changed since the previous call to w0 * max(t - t_start, 1)^(-nu) (+ offsets), where w0
+ * and t_start are its weight and the clock when it last changed; devices whose weight
+ * moved restart their drift. Then read noise (drift.w_noise_std), bounds, write noise.
+ * No-op when the device has no drift (nu = 0). dt must be finite and >= 0. */
+AIHW_API aihw_status aihw_tile_drift_weights(aihw_tile *tile, float dt);
+
 /* Clips the weights to the device bounds and, if clip >= 0, to [-clip, clip]. */
 AIHW_API aihw_status aihw_tile_clip_weights(aihw_tile *tile, float clip);
 

@@ -133,6 +133,9 @@ AIHW_API void aihw_tile_destroy(aihw_tile *tile) {
   aihw_free(tile->last_rounds);
   aihw_device_state_destroy(tile->devices);
   aihw_free(tile->pulse_counts);
+  aihw_free(tile->drift_w0);
+  aihw_free(tile->drift_prev);
+  aihw_free(tile->drift_t);
   aihw_free(tile);
 }
 

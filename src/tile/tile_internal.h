@@ -19,6 +19,11 @@ struct aihw_tile {
   int64_t last_rounds_capacity;
   aihw_device_state *devices; /* pulsed device state (ANALOG with a pulsed model), or NULL */
   int64_t *pulse_counts;   /* [out][cols][2] up/down pulses so far (count_pulses), or NULL */
+  /* Drift during training (§5.9), allocated by the first aihw_tile_drift_weights call. */
+  float *drift_w0;         /* [out][cols] weight at the start of each device's drift */
+  float *drift_prev;       /* [out][cols] weight after the previous drift call */
+  double *drift_t;         /* [out][cols] time each device's drift started */
+  double drift_now;        /* drift clock in units of t_0 */
 };
 
 /* Runtime switch to the reference path of the pulsed update (DESIGN.md §4 rule 6): when

@@ -344,7 +344,68 @@ static void hidden_parameters_are_named_and_settable(void) {
   aihw_tile_destroy(t);
 }
 
-TEST_MAIN(TEST(dense_updates_match_aihwkit), TEST(device_steps_match_aihwkit_through_the_tile),
+/* Drift during training (§5.9): w = w0 max(t - t_start, 1)^-nu from the last change;
+ * a changed weight restarts its clock. nu = 0.1 without spreads. */
+static void drift_follows_power_law_and_restarts_on_change(void) {
+  aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device.w_max_dtod = cfg.device.w_min_dtod = 0.0f;
+  cfg.device.drift.nu = 0.1f;
+  aihw_tile *t = NULL;
+  CHECK_OK(aihw_tile_create(&cfg, 1, 2, &t));
+  float w[2] = {0.5f, -0.25f}, got[2];
+  CHECK_OK(aihw_tile_set_weights(t, w, 1, 2));
+  CHECK_OK(aihw_tile_drift_weights(t, 1.0f)); /* t = 1: max(1, 1)^-nu = 1 */
+  CHECK_OK(aihw_tile_get_weights(t, got, 1, 2));
+  CHECK_NEAR(got[0], 0.5, 1e-7);
+  CHECK_OK(aihw_tile_drift_weights(t, 9.0f)); /* t = 10 */
+  CHECK_OK(aihw_tile_get_weights(t, got, 1, 2));
+  CHECK_NEAR(got[0], 0.5 * pow(10.0, -0.1), 1e-6);
+  CHECK_NEAR(got[1], -0.25 * pow(10.0, -0.1), 1e-6);
+  /* Change weight 0 only: the call that sees the change (t = 100) restarts its clock. */
+  float changed[2] = {0.3f, got[1]};
+  CHECK_OK(aihw_tile_set_weights(t, changed, 1, 2));
+  CHECK_OK(aihw_tile_drift_weights(t, 90.0f)); /* t = 100 */
+  CHECK_OK(aihw_tile_get_weights(t, got, 1, 2));
+  CHECK_NEAR(got[0], 0.3, 1e-7); /* restarted this call */
+  CHECK_NEAR(got[1], -0.25 * pow(100.0, -0.1), 1e-6);
+  CHECK_OK(aihw_tile_drift_weights(t, 900.0f)); /* t = 1000 */
+  CHECK_OK(aihw_tile_get_weights(t, got, 1, 2));
+  CHECK_NEAR(got[0], 0.3 * pow(900.0, -0.1), 1e-6);
+  CHECK_STATUS(aihw_tile_drift_weights(t, -1.0f), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(aihw_tile_drift_weights(t, NAN), AIHW_ERR_NOT_FINITE);
+  aihw_tile_destroy(t);
+}
+
+/* Decay: w = (w - reset_bias) (1 - 1/lifetime) + reset_bias per post-update step;
+ * diffusion adds N(0, diffusion^2) per step (checked loosely here, exact mean). */
+static void post_update_step_decays_towards_reset_bias(void) {
+  aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cfg.device.w_max_dtod = cfg.device.w_min_dtod = 0.0f;
+  cfg.device.lifetime = 10.0f;
+  cfg.device.reset = 0.1f;
+  aihw_tile *t = NULL;
+  CHECK_OK(aihw_tile_create(&cfg, 1, 1, &t));
+  float w = 0.5f, got;
+  CHECK_OK(aihw_tile_set_weights(t, &w, 1, 1));
+  CHECK_OK(aihw_tile_post_update_step(t));
+  CHECK_OK(aihw_tile_get_weights(t, &got, 1, 1));
+  CHECK_NEAR(got, (0.5 - 0.1) * 0.9 + 0.1, 1e-7);
+  for (int k = 0; k < 200; ++k)
+    CHECK_OK(aihw_tile_post_update_step(t));
+  CHECK_OK(aihw_tile_get_weights(t, &got, 1, 1));
+  CHECK_NEAR(got, 0.1, 1e-6);
+  /* Reset with probability 1 returns every device to reset_bias + reset_std xi. */
+  CHECK_OK(aihw_tile_set_weights(t, &w, 1, 1));
+  CHECK_OK(aihw_tile_reset_columns(t, 0, 1, 1.0f));
+  CHECK_OK(aihw_tile_get_weights(t, &got, 1, 1));
+  CHECK(fabsf(got - 0.1f) < 0.06f && got != 0.5f);
+  CHECK_STATUS(aihw_tile_reset_columns(t, 0, 1, 1.5f), AIHW_ERR_INVALID_ARGUMENT);
+  aihw_tile_destroy(t);
+}
+
+TEST_MAIN(TEST(dense_updates_match_aihwkit),
+          TEST(drift_follows_power_law_and_restarts_on_change),
+          TEST(post_update_step_decays_towards_reset_bias), TEST(device_steps_match_aihwkit_through_the_tile),
           TEST(positive_d_times_x_gives_down_steps), TEST(exact_update_is_sgd),
           TEST(pulsed_update_is_identical_across_thread_counts),
           TEST(bad_update_arguments_are_rejected),
