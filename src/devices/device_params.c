@@ -465,6 +465,13 @@ static aihw_status check_relations(const aihw_device_params *p, const char *what
           AIHW_ERR_INVALID_ARGUMENT, "%s = %.9g: must be >= 0 unless allow_increasing",
           field_label(what, NULL, "gamma_down", label, sizeof label), (double)p->gamma_down);
   }
+  if ((p->type == AIHW_DEVICE_LINEAR_STEP || p->type == AIHW_DEVICE_SOFT_BOUNDS ||
+       p->type == AIHW_DEVICE_SOFT_BOUNDS_PMAX) &&
+      (p->reverse_up || p->reverse_down) && !p->mult_noise)
+    /* aihwkit: reverse_up/down require mult_noise (§5.5). */
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s = 0: must be 1 when %s is set",
+                      field_label(what, NULL, "mult_noise", label, sizeof label),
+                      p->reverse_up ? "reverse_up" : "reverse_down");
   if (p->type == AIHW_DEVICE_SOFT_BOUNDS_PMAX) {
     /* The derived w_min = range_min must be <= 0 and w_max = range_min + b >= 0 (§5.5). */
     if (!(p->range_min < p->range_max))
