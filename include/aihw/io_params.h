@@ -91,6 +91,10 @@ typedef struct aihw_io_params {
   /* [aihw] 1: reproduce aihwkit's order-dependent test when bm_test_negative_bound is
    * off (a negative saturation resets the "passed" flag, reference §3.8 quirk). */
   int bm_negative_bound_quirk;
+  /* [aihw] 1: draw voltage offsets as aihwkit does (0 with probability 1/2, otherwise a
+   * fresh N(0, v_offset_std^2) of either sign: a double-evaluated MAX macro, reference §3.2
+   * quirk); 0 (default): the intended half-normal max(v_offset_std xi, 0). */
+  int v_offset_quirk;
 } aihw_io_params;
 
 /* aihwkit's `IOParameters()` defaults. */

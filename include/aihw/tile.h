@@ -19,6 +19,7 @@
 
 #include "aihw/common.h"
 #include "aihw/device.h"
+#include "aihw/inference.h"
 #include "aihw/io_params.h"
 #include "aihw/update_params.h"
 
@@ -43,6 +44,7 @@ typedef struct aihw_tile_config {
   uint32_t tile_id;        /* Philox key word 1: tiles of one network draw distinct streams */
   aihw_update_params update; /* pulsed update (ANALOG); pulse_type NONE = exact update */
   aihw_device_params device; /* device model of every cross-point (ANALOG) */
+  aihw_inference_params inference; /* noise model, compensation, HWA pieces (INFERENCE) */
 } aihw_tile_config;
 
 /* Default configuration of a kind, as aihwkit builds it: ANALOG (SingleRPUConfig) uses
@@ -185,6 +187,40 @@ AIHW_API aihw_status aihw_tile_set_hidden(aihw_tile *tile, int index, const floa
  * applied so far. INVALID_ARGUMENT if counting is off. */
 AIHW_API aihw_status aihw_tile_get_pulse_counts(const aihw_tile *tile, int64_t *counts,
                                                 int64_t rows, int64_t cols);
+
+/* ---- Inference (reference §6) --------------------------------------------------- */
+
+/* Training (1) or evaluation (0, the default) mode, like torch's train()/eval(). Training
+ * forward and backward of an INFERENCE tile read the weight-modifier copy (after the
+ * first post-update step); evaluation forwards apply the drift compensation. */
+AIHW_API aihw_status aihw_tile_set_training(aihw_tile *tile, int training);
+AIHW_API int aihw_tile_is_training(const aihw_tile *tile);
+
+/* Programs the weights into devices (§6.7): the target is the weights as last set; the
+ * noise model draws programming noise and drift exponents once; the tile's weights become
+ * the programmed weights; with drift compensation the baseline readout (one-hot inputs
+ * through the noisy forward) is taken. INFERENCE tiles only (STATE otherwise); refused in
+ * training mode (STATE), as aihwkit's modules do. */
+AIHW_API aihw_status aihw_tile_program_weights(aihw_tile *tile);
+
+/* Sets the weights to their state t_inference_s >= 0 seconds after programming (§6.6,
+ * §6.9): drift (t/t_0)^-nu and read noise from the programmed weights (never
+ * cumulative; fresh read noise every call); programs first if needed; then updates the
+ * drift-compensation factor. INFERENCE tiles in evaluation mode only. */
+AIHW_API aihw_status aihw_tile_drift_to(aihw_tile *tile, float t_inference_s);
+
+/* Drift-compensation factors alpha[out] currently applied to evaluation outputs (all 1
+ * without compensation or before programming). */
+AIHW_API aihw_status aihw_tile_get_drift_alpha(const aihw_tile *tile, float *alpha,
+                                               int64_t out_size);
+
+/* Digital output scales s[out] (remapping, §6.4; module mapping scales): forward outputs
+ * are multiplied by s, backward inputs d by s, and updates divide d by s, so that the
+ * logical weights s_i W_ij receive plain SGD. */
+AIHW_API aihw_status aihw_tile_set_out_scales(aihw_tile *tile, const float *scales,
+                                              int64_t out_size);
+AIHW_API aihw_status aihw_tile_get_out_scales(const aihw_tile *tile, float *scales,
+                                              int64_t out_size);
 
 #ifdef __cplusplus
 }

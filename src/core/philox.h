@@ -43,7 +43,10 @@ typedef enum aihw_rng_purpose {
   AIHW_RNG_STEP_NOISE = 14,       /* cycle-to-cycle noise of device steps */
   AIHW_RNG_WRITE_NOISE = 15,      /* write noise of the visible weights */
   AIHW_RNG_POST_UPDATE = 16,      /* decay / diffusion / reset / drift noise */
-  AIHW_RNG_PROBABILITY_ROUND = 17 /* stochastic rounding of pulse probabilities */
+  AIHW_RNG_PROBABILITY_ROUND = 17, /* stochastic rounding of pulse probabilities */
+  AIHW_RNG_PROGRAM = 18,           /* programming noise and drift exponents (inference) */
+  AIHW_RNG_DRIFT_READ = 19,        /* read noise of a drift-to-time call (inference) */
+  AIHW_RNG_MODIFIER = 20           /* weight modifier draws (hardware-aware training) */
 } aihw_rng_purpose;
 
 #define AIHW_PHILOX_ROUNDS 10

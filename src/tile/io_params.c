@@ -207,6 +207,7 @@ static const field_desc io_fields[] = {
     FIELD(r_series_max_total, KIND_FLOAT, RULE_NONNEG_INF_OK),
     FIELD(w_read_asymmetry_dtod, KIND_FLOAT, RULE_NONNEG),
     FIELD(bm_negative_bound_quirk, KIND_BOOL, RULE_NONE),
+    FIELD(v_offset_quirk, KIND_BOOL, RULE_NONE),
 };
 
 #define N_FIELDS COUNT_OF(io_fields)
@@ -276,6 +277,7 @@ AIHW_API aihw_io_params aihw_io_params_default(void) {
   p.r_series_max_total = FLT_MAX;
   p.w_read_asymmetry_dtod = 0.0f;
   p.bm_negative_bound_quirk = 0;
+  p.v_offset_quirk = 0;
   return p;
 }
 

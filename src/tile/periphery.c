@@ -15,7 +15,8 @@
  * - ITERATIVE_WORST_CASE with noise management NONE: aihwkit repeats pass 1 once
  *   (the worst-case factor is computed but unused); we skip that wasted pass. Noise-free
  *   outputs are identical; only the number of passes differs.
- * - voltage offsets are the intended half-normal max(v_offset_std * xi, 0).
+ * - voltage offsets are the intended half-normal max(v_offset_std * xi, 0); aihwkit's
+ *   distribution (0 w.p. 1/2, else a fresh normal of either sign) with io.v_offset_quirk.
  * - bm_test_negative_bound = 0: a negative saturation does not hide an earlier positive
  *   one unless io.bm_negative_bound_quirk is set.
  */
@@ -89,13 +90,17 @@ aihw_status aihw_periphery_init(aihw_periphery *p, const aihw_io_params *io, int
           fabsf(io->out_noise * (1.0f + io->out_noise_std * q.out_noise_sigma[i]));
   }
   if (!q.perfect && (io->v_offset_std > 0.0f || io->r_series > 0.0f)) {
+    /* Two normal rows: the second is aihwkit's re-evaluated draw (v_offset_quirk). */
     q.v_offset =
-        draw_normals(seed, tile_id, systematic_base + SYS_V_OFFSET, 1, m, "v_offset");
+        draw_normals(seed, tile_id, systematic_base + SYS_V_OFFSET, 2, m, "v_offset");
     if (q.v_offset == NULL)
       goto fail;
     for (int64_t i = 0; i < m; ++i) {
       float v = io->v_offset_std * q.v_offset[i];
-      q.v_offset[i] = v > 0.0f ? v : 0.0f; /* half-normal, see file comment */
+      if (io->v_offset_quirk) /* MAX(a, 0) evaluating a twice (reference §3.2) */
+        q.v_offset[i] = v > 0.0f ? io->v_offset_std * q.v_offset[m + i] : 0.0f;
+      else
+        q.v_offset[i] = v > 0.0f ? v : 0.0f; /* half-normal, see file comment */
     }
   }
   if (!q.perfect && (io->out_nonlinearity > 0.0f || io->r_series > 0.0f)) {

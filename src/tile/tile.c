@@ -22,6 +22,7 @@ AIHW_API aihw_tile_config aihw_tile_config_default(aihw_tile_kind kind) {
   c.forward = aihw_io_params_default();
   c.backward = aihw_io_params_default();
   c.update = aihw_update_params_default();
+  c.inference = aihw_inference_params_default();
   c.device = aihw_device_params_default(AIHW_DEVICE_CONSTANT_STEP);
   if (kind == AIHW_TILE_INFERENCE) {
     c.backward.is_perfect = 1; /* aihwkit InferenceRPUConfig: backward IOParameters(is_perfect=True) */
@@ -93,6 +94,15 @@ AIHW_API aihw_status aihw_tile_create(const aihw_tile_config *config, int64_t ou
     s = aihw_update_params_validate(&config->update, "update");
   if (s == AIHW_OK)
     s = aihw_device_params_validate(&config->device, "device");
+  if (s == AIHW_OK && config->kind == AIHW_TILE_INFERENCE) {
+    s = aihw_inference_params_validate(&config->inference, "inference");
+    if (s == AIHW_OK) {
+      t->reference = aihw_calloc_array((size_t)(out_size * cols), sizeof(float),
+                                       "reference weights");
+      if (t->reference == NULL)
+        s = aihw_last_status();
+    }
+  }
   if (s == AIHW_OK && config->kind == AIHW_TILE_ANALOG &&
       aihw_device_model_of(config->device.type) != NULL) {
     s = aihw_device_state_create(&config->device, out_size, cols, config->tile_id,
@@ -136,6 +146,7 @@ AIHW_API void aihw_tile_destroy(aihw_tile *tile) {
   aihw_free(tile->drift_w0);
   aihw_free(tile->drift_prev);
   aihw_free(tile->drift_t);
+  aihw_tile_inference_free(tile);
   aihw_free(tile);
 }
 
@@ -227,8 +238,8 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
   }
   if (tile->weights_abs != NULL)
     for (int64_t k = 0; k < count; ++k)
-      tile->weights_abs[k] = fabsf(w[k]);
-  return AIHW_OK;
+      tile->weights_abs[k] = fabsf(tile->weights[k]);
+  return aihw_tile_weights_changed(tile);
 }
 
 AIHW_API aihw_status aihw_tile_get_weights(const aihw_tile *tile, float *w, int64_t rows,
@@ -331,8 +342,10 @@ AIHW_API aihw_status aihw_tile_forward(aihw_tile *tile, const float *x, int64_t 
     tile->last_rounds = r;
     tile->last_rounds_capacity = batch;
   }
+  const float *w_abs;
+  const float *w = aihw_tile_read_weights(tile, &w_abs);
   aihw_mv_call call = {
-      .w = tile->weights, .w_abs = tile->weights_abs, .rows = tile->out_size,
+      .w = w, .w_abs = w_abs, .rows = tile->out_size,
       .cols = tile->cols, .x = x, .x_cols = in_size, .y = y, .y_cols = out_size,
       .batch = batch, .alpha = tile->forward_alpha, .seed = tile->config.seed,
       .tile_id = tile->config.tile_id, .op_counter = tile->op_counter,
@@ -345,8 +358,10 @@ AIHW_API aihw_status aihw_tile_forward(aihw_tile *tile, const float *x, int64_t 
   } else {
     s = aihw_periphery_mv(&tile->forward, &call, &tile->workspace);
   }
-  if (s == AIHW_OK)
+  if (s == AIHW_OK) {
     tile->op_counter++;
+    aihw_tile_forward_digital(tile, y, batch);
+  }
   return s;
 }
 
@@ -354,8 +369,19 @@ AIHW_API aihw_status aihw_tile_backward(aihw_tile *tile, const float *d, int64_t
                                         int64_t out_size, float *z, int64_t in_size) {
   AIHW_TRY(check_mv_args(tile, d, batch, out_size, z, in_size, tile ? tile->out_size : 0,
                          tile ? tile->in_size : 0, "aihw_tile_backward", "d", "z"));
+  const float *w_abs;
+  const float *w = aihw_tile_read_weights(tile, &w_abs);
+  if (tile->out_scales != NULL) { /* digital output scales act on d before the array */
+    float *ds = aihw_workspace_get(&tile->aux, (size_t)(batch * out_size) * sizeof(float));
+    if (ds == NULL)
+      return aihw_last_status();
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t i = 0; i < out_size; ++i)
+        ds[b * out_size + i] = d[b * out_size + i] * tile->out_scales[i];
+    d = ds;
+  }
   aihw_mv_call call = {
-      .w = tile->weights, .w_abs = tile->weights_abs, .rows = tile->out_size,
+      .w = w, .w_abs = w_abs, .rows = tile->out_size,
       .cols = tile->cols, .x = d, .x_cols = out_size, .y = z, .y_cols = in_size,
       .batch = batch, .alpha = tile->backward_alpha, .seed = tile->config.seed,
       .tile_id = tile->config.tile_id, .op_counter = tile->op_counter, .rounds = NULL};

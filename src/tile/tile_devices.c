@@ -37,6 +37,7 @@ static void refresh_visible(aihw_tile *tile, uint64_t op, float *scratch) {
   if (tile->weights_abs != NULL)
     for (int64_t k = 0; k < tile->out_size * tile->cols; ++k)
       tile->weights_abs[k] = fabsf(tile->weights[k]);
+  (void)aihw_tile_weights_changed(tile); /* cannot fail: buffers exist */
 }
 
 static aihw_rng_stream post_stream(const aihw_tile *tile, uint64_t op, uint32_t round) {
@@ -111,14 +112,14 @@ AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
 
 AIHW_API aihw_status aihw_tile_post_update_step(aihw_tile *tile) {
   AIHW_TRY(need_tile(tile, "aihw_tile_post_update_step"));
-  if (tile->config.kind == AIHW_TILE_INFERENCE)
-    return AIHW_OK; /* clip / remap / modifier come with the inference tile */
   const aihw_device_params *p =
       tile->devices != NULL ? &tile->devices->params : &tile->config.device;
   if (p->lifetime > 0.0f)
     AIHW_TRY(aihw_tile_decay_weights(tile, 1.0f));
   if (p->diffusion > 0.0f)
     AIHW_TRY(aihw_tile_diffuse_weights(tile));
+  if (tile->config.kind == AIHW_TILE_INFERENCE) /* clip -> remap -> modifier (§6.1) */
+    AIHW_TRY(aihw_tile_inference_post_update(tile));
   return AIHW_OK;
 }
 

@@ -106,5 +106,5 @@ AIHW_API aihw_status aihw_tile_drift_weights(aihw_tile *tile, float dt) {
   if (tile->weights_abs != NULL)
     for (int64_t k = 0; k < n; ++k)
       tile->weights_abs[k] = fabsf(tile->weights[k]);
-  return AIHW_OK;
+  return aihw_tile_weights_changed(tile);
 }

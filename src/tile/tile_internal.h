@@ -24,7 +24,38 @@ struct aihw_tile {
   float *drift_prev;       /* [out][cols] weight after the previous drift call */
   double *drift_t;         /* [out][cols] time each device's drift started */
   double drift_now;        /* drift clock in units of t_0 */
+  /* INFERENCE tiles (reference §6; src/tile/inference_tile.c) */
+  int training;            /* 1: training mode (modified weights, no drift compensation) */
+  float *weights_fb;       /* weight-modifier copy used by training forward/backward */
+  float *weights_fb_abs;   /* |weights_fb| when the periphery needs it */
+  int fb_valid;            /* weights_fb holds a copy of the current weights */
+  float *reference;        /* weights as last set: the programming target */
+  int reference_valid;
+  float *programmed;       /* programmed weights (after programming noise) */
+  float *nu;               /* [slices][out][cols] drift exponents */
+  int programmed_valid;
+  float *out_scales;       /* [out] digital output scales (remap), NULL = all 1 */
+  float *drift_baseline;   /* [out] compensation readout right after programming */
+  float *drift_alpha;      /* [out] compensation factor applied in evaluation */
+  int compensation_valid;
+  aihw_workspace aux;      /* scratch that must not alias the periphery's workspace */
 };
+
+/* Weights the forward/backward of the current mode read (modified copy in training). */
+const float *aihw_tile_read_weights(const aihw_tile *tile, const float **abs_out);
+
+/* Digital output stage of the forward (eval-mode drift compensation, output scales) on
+ * y[batch][out]. */
+void aihw_tile_forward_digital(const aihw_tile *tile, float *y, int64_t batch);
+
+/* Called by set_weights on every tile: remembers the programming target and invalidates
+ * the programmed state, drift compensation and the modified copy. */
+aihw_status aihw_tile_weights_changed(aihw_tile *tile);
+
+/* INFERENCE post-update step: clip -> remap -> modifier (§6.1). */
+aihw_status aihw_tile_inference_post_update(aihw_tile *tile);
+
+void aihw_tile_inference_free(aihw_tile *tile);
 
 /* Runtime switch to the reference path of the pulsed update (DESIGN.md §4 rule 6): when
  * non-zero, every coincidence is applied as a single step (no ConstantStep aggregation).

@@ -113,6 +113,15 @@ static aihw_status exact_update(aihw_tile *tile, const float *x, int64_t batch,
     }
     u = ux;
   }
+  if (tile->out_scales != NULL) { /* logical weights s_i W_ij get plain SGD: d / s */
+    float *ds = aihw_workspace_get(&tile->aux, (size_t)(batch * rows) * sizeof(float));
+    if (ds == NULL)
+      return aihw_last_status();
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t i = 0; i < rows; ++i)
+        ds[b * rows + i] = d[b * rows + i] / tile->out_scales[i];
+    d = ds;
+  }
   const float scale = -lr / tile->backward_alpha;
   if (batch == 1)
     cblas_sger(CblasRowMajor, (int)rows, (int)cols, scale, d, 1, u, 1, tile->weights,
@@ -742,6 +751,7 @@ AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t b
   else
     status = exact_update(tile, x, batch, d, lr);
   if (status == AIHW_OK) {
+    (void)aihw_tile_weights_changed(tile); /* cannot fail: buffers exist */
     tile->op_counter += (uint64_t)batch;
     if (tile->weights_abs != NULL)
       for (int64_t e = 0; e < tile->out_size * tile->cols; ++e)

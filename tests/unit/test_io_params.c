@@ -46,6 +46,7 @@ static aihw_io_params all_fields_changed(void) {
   p.r_series_max_total = 3.5f;
   p.w_read_asymmetry_dtod = 0.01f;
   p.bm_negative_bound_quirk = 1;
+  p.v_offset_quirk = 1;
   return p;
 }
 
@@ -91,6 +92,7 @@ static void check_all_fields_equal(aihw_io_params a, aihw_io_params b) {
   CHECK_SAME_FLOAT(a, b, r_series_max_total);
   CHECK_SAME_FLOAT(a, b, w_read_asymmetry_dtod);
   CHECK_SAME_INT(a, b, bm_negative_bound_quirk);
+  CHECK_SAME_INT(a, b, v_offset_quirk);
 }
 
 /* Writes p, reads it back into a default struct; returns the read-back value. */
@@ -141,6 +143,7 @@ static void defaults_match_aihwkit_python_defaults(void) {
   CHECK_FEQ(p.r_series_max_total, FLT_MAX);
   CHECK_FEQ(p.w_read_asymmetry_dtod, 0.0f);
   CHECK(p.bm_negative_bound_quirk == 0);
+  CHECK(p.v_offset_quirk == 0);
   CHECK_OK(aihw_io_params_validate(&p, "forward"));
 }
 
@@ -386,7 +389,7 @@ static void json_round_trip_is_exact_for_every_field(void) {
   for (size_t at = 0; at < sizeof p; at += 4)
     same_fields += memcmp((char *)&p + at, (char *)&d + at, 4) == 0;
   CHECK(same_fields == 0);
-  CHECK(sizeof p == 35 * 4); /* a new field must be added to the fixture and this test */
+  CHECK(sizeof p == 36 * 4); /* a new field must be added to the fixture and this test */
   CHECK_OK(aihw_io_params_validate(&p, NULL));
 
   check_all_fields_equal(json_round_trip(&p), p);
