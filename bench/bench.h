@@ -20,4 +20,8 @@ void bench_forward_usage(FILE *out);
 int bench_update_run(int argc, char **argv);
 void bench_update_usage(FILE *out);
 
+/* bench_drift.c: inference tile programming + drift vs memcpy of the same bytes. */
+int bench_drift_run(int argc, char **argv);
+void bench_drift_usage(FILE *out);
+
 #endif

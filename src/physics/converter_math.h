@@ -78,8 +78,8 @@ typedef struct aihw_conductance_map {
   int n_pairs;  /* pair converters: number of pairs; SINGLE_DEVICE: 0 */
   int n_slices; /* 2 n_pairs, or 1 */
   float g_min, g_max;
-  float scale; /* scale_ratio r, uS per weight unit */
-  float w_min; /* SINGLE_DEVICE: min W of the converted matrix */
+  float scale;                           /* scale_ratio r, uS per weight unit */
+  float w_min;                           /* SINGLE_DEVICE: min W of the converted matrix */
   float f[AIHW_INFERENCE_MAX_PAIRS];     /* significance factors (SINGLE_PAIR: 1) */
   float lower[AIHW_INFERENCE_MAX_PAIRS]; /* N/DUAL: L_k in uS, rounded to float */
   int n_table;                           /* CUSTOM_PAIR: entries per list */
@@ -91,14 +91,11 @@ typedef struct aihw_conductance_map {
 /* Number of slices of converter `c` (2 per pair, 1 for SINGLE_DEVICE). */
 AIHW_HD static inline int aihw_converter_slice_count(const aihw_converter_params *c) {
   switch (c->type) {
-  case AIHW_CONVERTER_SINGLE_PAIR:
-    return 2;
+  case AIHW_CONVERTER_SINGLE_PAIR: return 2;
   case AIHW_CONVERTER_N_PAIR:
   case AIHW_CONVERTER_DUAL_PAIR:
-  case AIHW_CONVERTER_CUSTOM_PAIR:
-    return 2 * c->n_f;
-  case AIHW_CONVERTER_SINGLE_DEVICE:
-    return 1;
+  case AIHW_CONVERTER_CUSTOM_PAIR: return 2 * c->n_f;
+  case AIHW_CONVERTER_SINGLE_DEVICE: return 1;
   }
   return 0;
 }
@@ -174,8 +171,8 @@ AIHW_HD static inline float aihw_custom_pair_max_weight_us(const aihw_converter_
 
 /* Freezes the conversion of a matrix whose smallest and largest weights are w_lo, w_hi
  * (finite). `c` must be valid (program.c checks it). */
-AIHW_HD static inline aihw_conductance_map aihw_conductance_map_make(
-    const aihw_converter_params *c, float w_lo, float w_hi) {
+AIHW_HD static inline aihw_conductance_map
+aihw_conductance_map_make(const aihw_converter_params *c, float w_lo, float w_hi) {
   aihw_conductance_map m;
   m.type = c->type;
   m.n_slices = aihw_converter_slice_count(c);
@@ -259,15 +256,13 @@ AIHW_HD static inline void aihw_conductance_to_g(const aihw_conductance_map *m, 
       g[l * stride] = (float)aihw_interp((double)w, m->w_table, m->g_table + l * m->n_table,
                                          m->g_slope + l * m->n_table, m->n_table);
     break;
-  case AIHW_CONVERTER_SINGLE_DEVICE:
-    g[0] = (w - m->w_min) * m->scale + m->g_min;
-    break;
+  case AIHW_CONVERTER_SINGLE_DEVICE: g[0] = (w - m->w_min) * m->scale + m->g_min; break;
   }
 }
 
 /* Weight of slices g[s * stride]. */
-AIHW_HD static inline float aihw_conductance_to_w(const aihw_conductance_map *m,
-                                                  const float *g, int64_t stride) {
+AIHW_HD static inline float aihw_conductance_to_w(const aihw_conductance_map *m, const float *g,
+                                                  int64_t stride) {
   switch (m->type) {
   case AIHW_CONVERTER_SINGLE_PAIR:
     return aihw_single_pair_to_w(g[0], g[stride], m->scale, m->g_min);
@@ -279,8 +274,7 @@ AIHW_HD static inline float aihw_conductance_to_w(const aihw_conductance_map *m,
       acc += m->f[k] * (g[(2 * k) * stride] - g[(2 * k + 1) * stride]);
     return acc / m->scale;
   }
-  case AIHW_CONVERTER_SINGLE_DEVICE:
-    return m->w_min + (g[0] - m->g_min) / m->scale;
+  case AIHW_CONVERTER_SINGLE_DEVICE: return m->w_min + (g[0] - m->g_min) / m->scale;
   }
   return 0.0f;
 }
