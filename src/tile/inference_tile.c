@@ -178,7 +178,9 @@ static aihw_status program(aihw_tile *tile) {
   AIHW_TRY(ensure_floats(&tile->drift_baseline, (size_t)tile->out_size, "drift baseline"));
   AIHW_TRY(ensure_floats(&tile->drift_alpha, (size_t)tile->out_size, "drift alpha"));
   if (!tile->reference_valid)
-    AIHW_TRY(aihw_tile_weights_changed(tile));
+    return aihw_error(AIHW_ERR_STATE,
+                      "no weights to program: set them first (aihw_tile_set_weights) or train "
+                      "the tile");
   aihw_stream_key key = {tile->config.seed, tile->config.tile_id, tile->op_counter};
   AIHW_TRY(aihw_inference_program(&ip->noise_model, &ip->converter, tile->reference,
                                   tile->out_size, tile->cols, key, tile->programmed,

@@ -190,7 +190,63 @@ static void constant_step_aggregation_is_exact_in_law(void) {
   aihw_update_reference_path = 0;
 }
 
+/* Write noise (§5.3): after set_weights the visible weights are the persistent ones plus
+ * N(0, (write_noise_std dw_min)^2); aihwkit measured std 0.0200 for write_noise_std 2,
+ * dw_min 0.01. 100 x 100 devices: SE of the std = 0.02/sqrt(2e4). */
+static void write_noise_separates_visible_from_persistent_weights(void) {
+  aihw_device_params dev = aihw_device_params_default(AIHW_DEVICE_LINEAR_STEP);
+  dev.dw_min = 0.01f;
+  dev.write_noise_std = 2.0f;
+  aihw_update_params up = aihw_update_params_default();
+  aihw_tile *t = make(&dev, &up, 100, 100, 13);
+  float *w = malloc(sizeof(float) * 10000), *wp = malloc(sizeof(float) * 10000);
+  for (int k = 0; k < 10000; ++k)
+    w[k] = 0.1f * (float)((k % 7) - 3) / 3.0f;
+  CHECK_OK(aihw_tile_set_weights(t, w, 100, 100));
+  CHECK_OK(aihw_tile_get_weights(t, w, 100, 100));
+  int idx = -1;
+  CHECK_OK(aihw_tile_hidden_index(t, "persistent_weights", &idx));
+  CHECK_OK(aihw_tile_get_hidden(t, idx, wp, 100, 100));
+  double s = 0, s2 = 0;
+  for (int k = 0; k < 10000; ++k) {
+    const double e = (double)w[k] - wp[k];
+    s += e;
+    s2 += e * e;
+  }
+  const double mean = s / 1e4, sd = sqrt(s2 / 1e4 - mean * mean);
+  CHECK_NEAR(mean, 0.0, 5 * 0.02 / 100.0);
+  CHECK_NEAR(sd, 0.02, 5 * 0.02 / sqrt(2e4));
+  free(w);
+  free(wp);
+  aihw_tile_destroy(t);
+}
+
+/* Diffusion (§5.3): one diffusion call adds N(0, diffusion_rate^2) to every weight;
+ * diffusion 0.01 without spread on 100 x 100 devices far from their bounds. */
+static void diffusion_adds_gaussian_noise_of_its_rate(void) {
+  aihw_device_params dev = ideal_constant_step(0.001f, 10.0f);
+  dev.diffusion = 0.01f;
+  aihw_update_params up = aihw_update_params_default();
+  aihw_tile *t = make(&dev, &up, 100, 100, 17);
+  float *w = calloc(10000, sizeof(float));
+  CHECK_OK(aihw_tile_set_weights(t, w, 100, 100));
+  CHECK_OK(aihw_tile_post_update_step(t)); /* diffusion > 0: one diffusion call */
+  CHECK_OK(aihw_tile_get_weights(t, w, 100, 100));
+  double s = 0, s2 = 0;
+  for (int k = 0; k < 10000; ++k) {
+    s += w[k];
+    s2 += (double)w[k] * w[k];
+  }
+  const double mean = s / 1e4, sd = sqrt(s2 / 1e4 - mean * mean);
+  CHECK_NEAR(mean, 0.0, 5 * 0.01 / 100.0);
+  CHECK_NEAR(sd, 0.01, 5 * 0.01 / sqrt(2e4));
+  free(w);
+  aihw_tile_destroy(t);
+}
+
 TEST_MAIN(TEST(mean_update_equals_sgd_with_and_without_management),
+          TEST(write_noise_separates_visible_from_persistent_weights),
+          TEST(diffusion_adds_gaussian_noise_of_its_rate),
           TEST(update_bl_management_uses_ceil_k_pulses),
           TEST(constant_step_noise_has_dw_min_std),
           TEST(constant_step_aggregation_is_exact_in_law))
