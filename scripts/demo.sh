@@ -15,5 +15,16 @@ echo
 echo "== aihw demo =="
 "$build_dir/aihw" demo
 echo
+echo "== aihw response: a ReRam device under 200 up and 200 down pulses =="
+"$build_dir/aihw" response --device ReRamSBPresetDevice --pulses 200 --devices 100 \
+  --plot "$build_dir/response_ReRamSB.png"
+echo "(plot: $build_dir/response_ReRamSB.png)"
+echo
 echo "== aihw bench forward --quick =="
 "$build_dir/aihw" bench forward --quick
+echo
+echo "== aihw bench update --quick =="
+"$build_dir/aihw" bench update --quick
+echo
+echo "== aihw bench drift --quick =="
+"$build_dir/aihw" bench drift --quick
