@@ -10,15 +10,17 @@
  * round trip is bit-exact.
  */
 #include <cjson/cJSON.h>
-#include <locale.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "aihw/device.h"
 #include "core/error.h"
+#include "core/json_util.h"
 #include "devices/device_params_table.h"
+
+/* The area word of JSON error messages ("device parameter 'drift.nu': ..."). */
+#define AREA "device"
 
 /* aihwkit device classes that are compounds of several devices (§5.10): recognised so that
  * such a file gets a clear UNSUPPORTED instead of "unknown type". */
@@ -31,65 +33,9 @@ static const char *const compound_classes[] = {
 
 /* ---- output ------------------------------------------------------------------------- */
 
-/* The shortest decimal text that reads back (strtod, then to float) to exactly v; 9
- * significant digits always suffice for float32. Only validated, finite values arrive. */
-static void format_float(float v, char *buf, size_t size) {
-  for (int digits = 1; digits <= 9; ++digits) {
-    snprintf(buf, size, "%.*g", digits, (double)v);
-    if ((float)strtod(buf, NULL) == v)
-      break;
-  }
-  /* %g writes 1000 as "1e+03"; a plain integer is shorter up to 4 digits ("1000"). */
-  char integer[40];
-  if (v == floorf(v) && fabsf(v) < 1e9f &&
-      (size_t)snprintf(integer, sizeof integer, "%.0f", (double)v) <= strlen(buf))
-    snprintf(buf, size, "%s", integer);
-  /* printf and strtod follow LC_NUMERIC; JSON always uses '.' (cJSON does the same). */
-  char point = localeconv()->decimal_point[0];
-  if (point != '.') {
-    char *c = strchr(buf, point);
-    if (c != NULL)
-      *c = '.';
-  }
-}
-
-static cJSON *float_item(float v) {
-  char text[40];
-  format_float(v, text, sizeof text);
-  return cJSON_CreateRaw(text);
-}
-
-static float get_float(const void *base, size_t offset) {
-  float v;
-  memcpy(&v, (const char *)base + offset, sizeof v);
-  return v;
-}
-
-static int get_int(const void *base, size_t offset) {
-  int v;
-  memcpy(&v, (const char *)base + offset, sizeof v);
-  return v;
-}
-
-/* Adds item to object (or array if name is NULL); frees item and returns 0 on failure. */
-static int add_item(cJSON *to, const char *name, cJSON *item) {
-  int ok = item != NULL && (name != NULL ? cJSON_AddItemToObject(to, name, item)
-                                         : cJSON_AddItemToArray(to, item));
-  if (!ok)
-    cJSON_Delete(item);
-  return ok;
-}
-
 static cJSON *nodes_to_json(const aihw_device_params *p, const device_field *f) {
-  cJSON *array = cJSON_CreateArray();
   const float *nodes = (const float *)(const void *)((const char *)p + f->offset);
-  for (int k = 0; array != NULL && k < p->piecewise_n; ++k) {
-    if (!add_item(array, NULL, float_item(nodes[k]))) {
-      cJSON_Delete(array);
-      return NULL;
-    }
-  }
-  return array;
+  return aihw_json_float_array(nodes, p->piecewise_n);
 }
 
 static cJSON *drift_to_json(const aihw_device_params *p) {
@@ -98,7 +44,8 @@ static cJSON *drift_to_json(const aihw_device_params *p) {
   for (int i = 0; object != NULL && i < aihw_drift_field_count; ++i) {
     const device_field *d = &aihw_drift_fields[i];
     if ((d->types & bit) &&
-        !add_item(object, d->name, float_item(get_float(&p->drift, d->offset)))) {
+        !aihw_json_add_item(object, d->name,
+                            aihw_json_float_item(aihw_json_get_float(&p->drift, d->offset)))) {
       cJSON_Delete(object);
       return NULL;
     }
@@ -108,9 +55,9 @@ static cJSON *drift_to_json(const aihw_device_params *p) {
 
 static cJSON *field_to_json(const aihw_device_params *p, const device_field *f) {
   switch (f->kind) {
-  case DEVICE_FIELD_FLOAT: return float_item(get_float(p, f->offset));
-  case DEVICE_FIELD_INT: return cJSON_CreateNumber((double)get_int(p, f->offset));
-  case DEVICE_FIELD_BOOL: return cJSON_CreateBool(get_int(p, f->offset) != 0);
+  case DEVICE_FIELD_FLOAT: return aihw_json_float_item(aihw_json_get_float(p, f->offset));
+  case DEVICE_FIELD_INT: return cJSON_CreateNumber((double)aihw_json_get_int(p, f->offset));
+  case DEVICE_FIELD_BOOL: return cJSON_CreateBool(aihw_json_get_int(p, f->offset) != 0);
   case DEVICE_FIELD_SEED: return cJSON_CreateNumber((double)p->construction_seed);
   case DEVICE_FIELD_NODES: return nodes_to_json(p, f);
   case DEVICE_FIELD_DRIFT: return drift_to_json(p);
@@ -120,79 +67,31 @@ static cJSON *field_to_json(const aihw_device_params *p, const device_field *f) 
 
 AIHW_API aihw_status aihw_device_params_to_json(const aihw_device_params *params,
                                                 char **json_out) {
-  if (json_out != NULL)
-    *json_out = NULL;
-  if (params == NULL || json_out == NULL)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_device_params_to_json: %s is NULL",
-                      params == NULL ? "params" : "json_out");
+  static const char function[] = "aihw_device_params_to_json";
+  AIHW_TRY(aihw_json_write_begin(function, params, json_out));
   /* Only valid parameters are written, so that what we write we can always read back. */
   AIHW_TRY(aihw_device_params_validate(params, NULL));
 
   unsigned bit = AIHW_DEVICE_BIT(params->type);
   cJSON *root = cJSON_CreateObject();
-  int ok = root != NULL &&
-           add_item(root, "type", cJSON_CreateString(aihw_device_type_name(params->type)));
+  int ok =
+      root != NULL &&
+      aihw_json_add_item(root, "type", cJSON_CreateString(aihw_device_type_name(params->type)));
   for (int i = 0; ok && i < aihw_device_field_count; ++i) {
     const device_field *f = &aihw_device_fields[i];
     if (f->types & bit)
-      ok = add_item(root, f->name, field_to_json(params, f));
+      ok = aihw_json_add_item(root, f->name, field_to_json(params, f));
   }
-  char *text = ok ? cJSON_Print(root) : NULL;
-  cJSON_Delete(root);
-  if (text == NULL)
-    return aihw_error(AIHW_ERR_OUT_OF_MEMORY, "aihw_device_params_to_json: out of memory");
-  *json_out = text;
-  return AIHW_OK;
+  return aihw_json_write_end(function, root, ok, json_out);
 }
 
 /* ---- input -------------------------------------------------------------------------- */
-
-static const char *json_type_name(const cJSON *item) {
-  if (cJSON_IsNull(item))
-    return "null";
-  if (cJSON_IsBool(item))
-    return "a boolean";
-  if (cJSON_IsNumber(item))
-    return "a number";
-  if (cJSON_IsString(item))
-    return "a string";
-  if (cJSON_IsArray(item))
-    return "an array";
-  if (cJSON_IsObject(item))
-    return "an object";
-  return "an invalid value";
-}
-
-/* "'drift.nu'" style key names in messages: group is NULL or "drift". */
-static aihw_status wrong_type(const char *group, const char *name, const cJSON *item,
-                              const char *expected) {
-  return aihw_error(AIHW_ERR_FORMAT, "device parameter '%s%s%s': expected %s, got %s",
-                    group != NULL ? group : "", group != NULL ? "." : "", name, expected,
-                    json_type_name(item));
-}
-
-static void set_float(void *base, size_t offset, float v) {
-  memcpy((char *)base + offset, &v, sizeof v);
-}
-
-static void set_int(void *base, size_t offset, int v) {
-  memcpy((char *)base + offset, &v, sizeof v);
-}
-
-static aihw_status float_from_json(const char *group, const char *name, const cJSON *item,
-                                   float *out) {
-  if (!cJSON_IsNumber(item))
-    return wrong_type(group, name, item, "a number");
-  /* Out-of-range doubles become +-inf, which validation rejects as not finite. */
-  *out = (float)item->valuedouble;
-  return AIHW_OK;
-}
 
 /* piecewise_up / piecewise_down: 1..AIHW_PIECEWISE_MAX numbers; *n receives the length. */
 static aihw_status nodes_from_json(const device_field *f, const cJSON *item,
                                    aihw_device_params *work, int *n) {
   if (!cJSON_IsArray(item))
-    return wrong_type(NULL, f->name, item, "an array of numbers");
+    return aihw_json_wrong_type(AREA, NULL, f->name, item, "an array of numbers");
   int count = cJSON_GetArraySize(item);
   if (count < 1 || count > AIHW_PIECEWISE_MAX)
     return aihw_error(AIHW_ERR_FORMAT, "device parameter '%s': expected 1 to %d nodes, got %d",
@@ -204,7 +103,7 @@ static aihw_status nodes_from_json(const device_field *f, const cJSON *item,
     if (!cJSON_IsNumber(node))
       return aihw_error(AIHW_ERR_FORMAT,
                         "device parameter '%s': node %d: expected a number, got %s", f->name, k,
-                        json_type_name(node));
+                        aihw_json_type_name(node));
     nodes[k] = (float)node->valuedouble;
   }
   memcpy((char *)work + f->offset, nodes, sizeof nodes);
@@ -214,16 +113,14 @@ static aihw_status nodes_from_json(const device_field *f, const cJSON *item,
 
 static aihw_status drift_from_json(const cJSON *object, aihw_device_params *work) {
   if (!cJSON_IsObject(object))
-    return wrong_type(NULL, "drift", object, "an object");
+    return aihw_json_wrong_type(AREA, NULL, "drift", object, "an object");
   unsigned bit = AIHW_DEVICE_BIT(work->type);
   const char *type_name = aihw_device_type_name(work->type);
   char seen[AIHW_DRIFT_FIELD_MAX];
   memset(seen, 0, sizeof seen);
   for (const cJSON *item = object->child; item != NULL; item = item->next) {
-    int index = -1;
-    for (int i = 0; i < aihw_drift_field_count && index < 0; ++i)
-      if (strcmp(item->string, aihw_drift_fields[i].name) == 0)
-        index = i;
+    int index = aihw_json_find_named(aihw_drift_fields, sizeof aihw_drift_fields[0],
+                                     aihw_drift_field_count, item->string);
     if (index < 0)
       return aihw_error(AIHW_ERR_FORMAT, "unknown drift parameter 'drift.%s' for %s",
                         item->string, type_name);
@@ -233,13 +130,10 @@ static aihw_status drift_from_json(const cJSON *object, aihw_device_params *work
                         "drift parameter 'drift.%s' is not a field of %s (its drift has "
                         "only nu, t_0 and reset_tol, as aihwkit's SimpleDriftParameter)",
                         item->string, type_name);
-    if (seen[index])
-      return aihw_error(AIHW_ERR_FORMAT, "device parameter 'drift.%s' appears twice",
-                        item->string);
-    seen[index] = 1;
+    AIHW_TRY(aihw_json_mark_seen(AREA, "drift", item->string, seen, index));
     float v = 0.0f;
-    AIHW_TRY(float_from_json("drift", d->name, item, &v));
-    set_float(&work->drift, d->offset, v);
+    AIHW_TRY(aihw_json_read_float(AREA, "drift", d->name, item, &v));
+    aihw_json_set_float(&work->drift, d->offset, v);
   }
   return AIHW_OK;
 }
@@ -247,29 +141,24 @@ static aihw_status drift_from_json(const cJSON *object, aihw_device_params *work
 /* Stores one JSON value into *work; node counts go to *n_up / *n_down. */
 static aihw_status field_from_json(const device_field *f, const cJSON *item,
                                    aihw_device_params *work, int *n_up, int *n_down) {
+  int v = 0; /* ints and booleans */
   switch (f->kind) {
   case DEVICE_FIELD_FLOAT: {
-    float v = 0.0f;
-    AIHW_TRY(float_from_json(NULL, f->name, item, &v));
-    set_float(work, f->offset, v);
+    /* Out-of-range doubles become +-inf, which validation rejects as not finite. */
+    float x = 0.0f;
+    AIHW_TRY(aihw_json_read_float(AREA, NULL, f->name, item, &x));
+    aihw_json_set_float(work, f->offset, x);
     return AIHW_OK;
   }
-  case DEVICE_FIELD_INT: {
-    if (!cJSON_IsNumber(item))
-      return wrong_type(NULL, f->name, item, "an integer");
-    double d = item->valuedouble;
-    if (!(d == floor(d) && d >= -2147483648.0 && d <= 2147483647.0))
-      return aihw_error(AIHW_ERR_FORMAT,
-                        "device parameter '%s': expected an integer in int range, got %.17g",
-                        f->name, d);
-    set_int(work, f->offset, (int)d);
+  case DEVICE_FIELD_INT:
+    AIHW_TRY(aihw_json_read_int(AREA, NULL, f->name, item, &v));
+    aihw_json_set_int(work, f->offset, v);
     return AIHW_OK;
-  }
   case DEVICE_FIELD_SEED: {
     if (!cJSON_IsNumber(item))
-      return wrong_type(NULL, f->name, item, "an integer in 0..4294967295");
+      return aihw_json_wrong_type(AREA, NULL, f->name, item, "an integer in 0..4294967295");
     double d = item->valuedouble;
-    if (!(d == floor(d) && d >= 0.0 && d <= 4294967295.0))
+    if (!aihw_json_is_integral_in(d, 0.0, 4294967295.0))
       return aihw_error(AIHW_ERR_FORMAT,
                         "device parameter '%s': expected an integer in 0..4294967295, got "
                         "%.17g",
@@ -278,19 +167,9 @@ static aihw_status field_from_json(const device_field *f, const cJSON *item,
     return AIHW_OK;
   }
   case DEVICE_FIELD_BOOL:
-    if (cJSON_IsBool(item)) {
-      set_int(work, f->offset, cJSON_IsTrue(item) ? 1 : 0);
-      return AIHW_OK;
-    }
-    if (cJSON_IsNumber(item) && (item->valuedouble == 0.0 || item->valuedouble == 1.0)) {
-      set_int(work, f->offset, item->valuedouble == 1.0);
-      return AIHW_OK;
-    }
-    if (cJSON_IsNumber(item))
-      return aihw_error(AIHW_ERR_FORMAT,
-                        "device parameter '%s': expected true/false (or 0/1), got %.17g",
-                        f->name, item->valuedouble);
-    return wrong_type(NULL, f->name, item, "true/false (or 0/1)");
+    AIHW_TRY(aihw_json_read_bool(AREA, NULL, f->name, item, &v));
+    aihw_json_set_int(work, f->offset, v);
+    return AIHW_OK;
   case DEVICE_FIELD_NODES:
     return nodes_from_json(
         f, item, work, f->offset == offsetof(aihw_device_params, piecewise_up) ? n_up : n_down);
@@ -312,9 +191,8 @@ static aihw_status type_from_json(const cJSON *root, aihw_device_type *type) {
   if (found == NULL)
     return aihw_error(AIHW_ERR_FORMAT, "device parameters: missing \"type\" (one of %s)",
                       AIHW_DEVICE_TYPE_LIST);
-  if (!cJSON_IsString(found))
-    return wrong_type(NULL, "type", found, "a string");
-  const char *name = found->valuestring;
+  const char *name = NULL;
+  AIHW_TRY(aihw_json_read_string(AREA, NULL, "type", found, &name));
   for (int i = 0; i < AIHW_DEVICE_TYPE_COUNT; ++i) {
     if (strcmp(name, aihw_device_type_name((aihw_device_type)i)) == 0) {
       *type = (aihw_device_type)i;
@@ -343,10 +221,8 @@ static aihw_status object_from_json(const cJSON *root, aihw_device_params *work)
   for (const cJSON *item = root->child; item != NULL; item = item->next) {
     if (strcmp(item->string, "type") == 0)
       continue;
-    int index = -1;
-    for (int i = 0; i < aihw_device_field_count && index < 0; ++i)
-      if (strcmp(item->string, aihw_device_fields[i].name) == 0)
-        index = i;
+    int index = aihw_json_find_named(aihw_device_fields, sizeof aihw_device_fields[0],
+                                     aihw_device_field_count, item->string);
     if (index < 0)
       return aihw_error(AIHW_ERR_FORMAT, "unknown device parameter '%s' for %s%s", item->string,
                         type_name,
@@ -361,9 +237,7 @@ static aihw_status object_from_json(const cJSON *root, aihw_device_params *work)
                             ? " (SoftBoundsPmaxDevice derives w_min, w_max, dw_min and "
                               "up_down from p_max, alpha, range_min and range_max)"
                             : "");
-    if (seen[index])
-      return aihw_error(AIHW_ERR_FORMAT, "device parameter '%s' appears twice", item->string);
-    seen[index] = 1;
+    AIHW_TRY(aihw_json_mark_seen(AREA, NULL, item->string, seen, index));
     AIHW_TRY(field_from_json(f, item, work, &n_up, &n_down));
   }
   if (type == AIHW_DEVICE_PIECEWISE_STEP) {
@@ -379,24 +253,9 @@ static aihw_status object_from_json(const cJSON *root, aihw_device_params *work)
 
 AIHW_API aihw_status aihw_device_params_from_json(const char *json,
                                                   aihw_device_params *params) {
-  if (json == NULL || params == NULL)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_device_params_from_json: %s is NULL",
-                      json == NULL ? "json" : "params");
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
-  if (root == NULL) {
-    size_t at = end != NULL && end >= json ? (size_t)(end - json) : 0;
-    return aihw_error(AIHW_ERR_FORMAT,
-                      "device parameters: JSON parse error at byte %zu near '%.20s'", at,
-                      json + at);
-  }
-  if (!cJSON_IsObject(root)) {
-    aihw_status s =
-        aihw_error(AIHW_ERR_FORMAT, "device parameters: expected a JSON object, got %s",
-                   json_type_name(root));
-    cJSON_Delete(root);
-    return s;
-  }
+  AIHW_TRY(aihw_json_read_begin("aihw_device_params_from_json", json, params));
+  cJSON *root = NULL;
+  AIHW_TRY(aihw_json_parse_object(AREA, json, &root));
   aihw_device_params work;
   aihw_status status = object_from_json(root, &work);
   cJSON_Delete(root);

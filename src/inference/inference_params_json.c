@@ -28,87 +28,29 @@
  * to the same float32, so a write/read round trip is bit-exact.
  */
 #include <cjson/cJSON.h>
-#include <locale.h>
-#include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "aihw/inference.h"
 #include "core/error.h"
+#include "core/json_util.h"
 #include "inference/inference_params_table.h"
+
+/* The area word of JSON error messages ("inference parameter 'clip.sigma': ..."). */
+#define AREA "inference"
 
 /* ---- output ------------------------------------------------------------------------- */
 
-/* The shortest decimal text that reads back (strtod, then to float) to exactly v; 9
- * significant digits always suffice for float32. Only validated, finite values arrive. */
-static void format_float(float v, char *buf, size_t size) {
-  for (int digits = 1; digits <= 9; ++digits) {
-    snprintf(buf, size, "%.*g", digits, (double)v);
-    if ((float)strtod(buf, NULL) == v)
-      break;
-  }
-  /* %g writes 1000 as "1e+03"; a plain integer is shorter up to 4 digits ("1000"). */
-  char integer[40];
-  if (v == floorf(v) && fabsf(v) < 1e9f &&
-      (size_t)snprintf(integer, sizeof integer, "%.0f", (double)v) <= strlen(buf))
-    snprintf(buf, size, "%s", integer);
-  /* printf and strtod follow LC_NUMERIC; JSON always uses '.' (cJSON does the same). */
-  char point = localeconv()->decimal_point[0];
-  if (point != '.') {
-    char *c = strchr(buf, point);
-    if (c != NULL)
-      *c = '.';
-  }
-}
-
-static cJSON *float_item(float v) {
-  char text[40];
-  format_float(v, text, sizeof text);
-  return cJSON_CreateRaw(text);
-}
-
-static float get_float(const void *base, size_t offset) {
-  float v;
-  memcpy(&v, (const char *)base + offset, sizeof v);
-  return v;
-}
-
-static int get_int(const void *base, size_t offset) {
-  int v;
-  memcpy(&v, (const char *)base + offset, sizeof v);
-  return v;
-}
-
-/* Adds item to object (or array if name is NULL); frees item and returns 0 on failure. */
-static int add_item(cJSON *to, const char *name, cJSON *item) {
-  int ok = item != NULL && (name != NULL ? cJSON_AddItemToObject(to, name, item)
-                                         : cJSON_AddItemToArray(to, item));
-  if (!ok)
-    cJSON_Delete(item);
-  return ok;
-}
-
-static cJSON *float_array(const float *v, int n) {
-  cJSON *array = cJSON_CreateArray();
-  for (int k = 0; array != NULL && k < n; ++k) {
-    if (!add_item(array, NULL, float_item(v[k]))) {
-      cJSON_Delete(array);
-      return NULL;
-    }
-  }
-  return array;
-}
-
 static cJSON *field_to_json(const void *base, const inf_field *f) {
   switch (f->kind) {
-  case INF_FLOAT: return float_item(get_float(base, f->offset));
-  case INF_BOOL: return cJSON_CreateBool(get_int(base, f->offset) != 0);
+  case INF_FLOAT: return aihw_json_float_item(aihw_json_get_float(base, f->offset));
+  case INF_BOOL: return cJSON_CreateBool(aihw_json_get_int(base, f->offset) != 0);
   case INF_ENUM:
-    return cJSON_CreateString(aihw_inf_enum_name(f->enumeration, get_int(base, f->offset)));
+    return cJSON_CreateString(
+        aihw_inf_enum_name(f->enumeration, aihw_json_get_int(base, f->offset)));
   case INF_LIST:
-    return float_array((const float *)(const void *)((const char *)base + f->offset),
-                       get_int(base, f->count_offset));
+    return aihw_json_float_array((const float *)(const void *)((const char *)base + f->offset),
+                                 aihw_json_get_int(base, f->count_offset));
   }
   return NULL;
 }
@@ -117,29 +59,30 @@ static cJSON *field_to_json(const void *base, const inf_field *f) {
 static int add_fields(cJSON *object, const void *base, const inf_table *t, unsigned type_bit) {
   for (int i = 0; i < t->count; ++i)
     if ((t->fields[i].types & type_bit) &&
-        !add_item(object, t->fields[i].name, field_to_json(base, &t->fields[i])))
+        !aihw_json_add_item(object, t->fields[i].name, field_to_json(base, &t->fields[i])))
       return 0;
   return 1;
 }
 
 static cJSON *converter_to_json(const aihw_converter_params *cv) {
   cJSON *object = cJSON_CreateObject();
-  int ok =
-      object != NULL &&
-      add_item(object, "type",
+  int ok = object != NULL &&
+           aihw_json_add_item(
+               object, "type",
                cJSON_CreateString(aihw_inf_enum_name(&aihw_inf_converter_enum, cv->type))) &&
-      add_fields(object, cv, &aihw_inf_converter_table, AIHW_INF_BIT(cv->type));
+           add_fields(object, cv, &aihw_inf_converter_table, AIHW_INF_BIT(cv->type));
   if (ok && cv->type == AIHW_CONVERTER_CUSTOM_PAIR) {
     /* aihwkit's list of 2 n_f lists (g+ and g- of each pair). */
     const int lists = 2 * cv->n_f, length = cv->n_g / lists;
     cJSON *outer = cJSON_CreateArray();
     for (int l = 0; outer != NULL && l < lists; ++l) {
-      if (!add_item(outer, NULL, float_array(cv->g_lst + l * length, length))) {
+      if (!aihw_json_add_item(outer, NULL,
+                              aihw_json_float_array(cv->g_lst + l * length, length))) {
         cJSON_Delete(outer);
         outer = NULL;
       }
     }
-    ok = add_item(object, "g_lst", outer);
+    ok = aihw_json_add_item(object, "g_lst", outer);
   }
   if (!ok) {
     cJSON_Delete(object);
@@ -153,23 +96,27 @@ static cJSON *noise_model_to_json(const aihw_noise_model_params *nm,
   if (nm->type == AIHW_NOISE_NONE)
     return cJSON_CreateNull();
   cJSON *object = cJSON_CreateObject();
-  int ok =
-      object != NULL &&
-      add_item(object, "type",
+  int ok = object != NULL &&
+           aihw_json_add_item(
+               object, "type",
                cJSON_CreateString(aihw_inf_enum_name(&aihw_inf_noise_model_enum, nm->type))) &&
-      add_fields(object, nm, &aihw_inf_noise_model_table, AIHW_INF_BIT(nm->type));
+           add_fields(object, nm, &aihw_inf_noise_model_table, AIHW_INF_BIT(nm->type));
   if (ok && nm->type == AIHW_NOISE_CUSTOM_DRIFT_PCM) {
     cJSON *table = cJSON_CreateObject();
-    ok = table != NULL && add_item(table, "g_lst", float_array(nm->custom_g, nm->n_custom)) &&
-         add_item(table, "nu_mean_lst", float_array(nm->custom_nu_mean, nm->n_custom)) &&
-         add_item(table, "nu_std_lst", float_array(nm->custom_nu_std, nm->n_custom));
+    ok =
+        table != NULL &&
+        aihw_json_add_item(table, "g_lst", aihw_json_float_array(nm->custom_g, nm->n_custom)) &&
+        aihw_json_add_item(table, "nu_mean_lst",
+                           aihw_json_float_array(nm->custom_nu_mean, nm->n_custom)) &&
+        aihw_json_add_item(table, "nu_std_lst",
+                           aihw_json_float_array(nm->custom_nu_std, nm->n_custom));
     if (!ok)
       cJSON_Delete(table);
     else
-      ok = add_item(object, "custom_drift_model", table);
+      ok = aihw_json_add_item(object, "custom_drift_model", table);
   }
   if (ok)
-    ok = add_item(object, "g_converter", converter_to_json(cv));
+    ok = aihw_json_add_item(object, "g_converter", converter_to_json(cv));
   if (!ok) {
     cJSON_Delete(object);
     return NULL;
@@ -188,11 +135,8 @@ static cJSON *flat_to_json(const void *base, const inf_table *t) {
 
 AIHW_API aihw_status aihw_inference_params_to_json(const aihw_inference_params *params,
                                                    char **json_out) {
-  if (json_out != NULL)
-    *json_out = NULL;
-  if (params == NULL || json_out == NULL)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_inference_params_to_json: %s is NULL",
-                      params == NULL ? "params" : "json_out");
+  static const char function[] = "aihw_inference_params_to_json";
+  AIHW_TRY(aihw_json_write_begin(function, params, json_out));
   /* Only valid parameters are written, so that what we write we can always read back. */
   AIHW_TRY(aihw_inference_params_validate(params, NULL));
 
@@ -201,52 +145,24 @@ AIHW_API aihw_status aihw_inference_params_to_json(const aihw_inference_params *
   cJSON *root = cJSON_CreateObject();
   int ok =
       root != NULL &&
-      add_item(root, "noise_model",
-               noise_model_to_json(&params->noise_model, &params->converter)) &&
-      add_item(root, "drift_compensation",
-               compensation != NULL ? cJSON_CreateString(compensation) : cJSON_CreateNull()) &&
-      add_item(root, "clip", flat_to_json(&params->clip, &aihw_inf_clip_table)) &&
-      add_item(root, "remap", flat_to_json(&params->remap, &aihw_inf_remap_table)) &&
-      add_item(root, "modifier", flat_to_json(&params->modifier, &aihw_inf_modifier_table));
-  char *text = ok ? cJSON_Print(root) : NULL;
-  cJSON_Delete(root);
-  if (text == NULL)
-    return aihw_error(AIHW_ERR_OUT_OF_MEMORY, "aihw_inference_params_to_json: out of memory");
-  *json_out = text;
-  return AIHW_OK;
+      aihw_json_add_item(root, "noise_model",
+                         noise_model_to_json(&params->noise_model, &params->converter)) &&
+      aihw_json_add_item(root, "drift_compensation",
+                         compensation != NULL ? cJSON_CreateString(compensation)
+                                              : cJSON_CreateNull()) &&
+      aihw_json_add_item(root, "clip", flat_to_json(&params->clip, &aihw_inf_clip_table)) &&
+      aihw_json_add_item(root, "remap", flat_to_json(&params->remap, &aihw_inf_remap_table)) &&
+      aihw_json_add_item(root, "modifier",
+                         flat_to_json(&params->modifier, &aihw_inf_modifier_table));
+  return aihw_json_write_end(function, root, ok, json_out);
 }
 
 /* ---- input -------------------------------------------------------------------------- */
 
-static const char *json_type_name(const cJSON *item) {
-  if (cJSON_IsNull(item))
-    return "null";
-  if (cJSON_IsBool(item))
-    return "a boolean";
-  if (cJSON_IsNumber(item))
-    return "a number";
-  if (cJSON_IsString(item))
-    return "a string";
-  if (cJSON_IsArray(item))
-    return "an array";
-  if (cJSON_IsObject(item))
-    return "an object";
-  return "an invalid value";
-}
-
-/* Key paths in messages: "noise_model.g_converter.g_max". */
+/* Key paths in messages: "noise_model.g_converter.g_max"; group "" is the top level. */
 static aihw_status wrong_type(const char *group, const char *name, const cJSON *item,
                               const char *expected) {
-  return aihw_error(AIHW_ERR_FORMAT, "inference parameter '%s%s%s': expected %s, got %s", group,
-                    group[0] != '\0' ? "." : "", name, expected, json_type_name(item));
-}
-
-static void set_float(void *base, size_t offset, float v) {
-  memcpy((char *)base + offset, &v, sizeof v);
-}
-
-static void set_int(void *base, size_t offset, int v) {
-  memcpy((char *)base + offset, &v, sizeof v);
+  return aihw_json_wrong_type(AREA, group, name, item, expected);
 }
 
 /* 1..max_count numbers into out[] (unused entries 0); *n receives the length. Out-of-range
@@ -265,7 +181,7 @@ static aihw_status numbers_from_json(const char *group, const char *name, const 
     if (!cJSON_IsNumber(v))
       return aihw_error(AIHW_ERR_FORMAT,
                         "inference parameter '%s.%s': entry %d: expected a number, got %s",
-                        group, name, k, json_type_name(v));
+                        group, name, k, aihw_json_type_name(v));
     out[k] = (float)v->valuedouble;
   }
   for (; k < max_count; ++k)
@@ -278,57 +194,45 @@ static aihw_status numbers_from_json(const char *group, const char *name, const 
 static aihw_status enum_from_json(const char *group, const char *name, const cJSON *item,
                                   const inf_enum *e, int *out) {
   char list[400];
-  if (!cJSON_IsString(item))
-    return wrong_type(group, name, item, "a string");
-  const char *s = item->valuestring;
-  for (int v = 0; v < e->count; ++v) {
-    if ((e->names[v] != NULL && strcmp(s, e->names[v]) == 0) ||
-        (e->values != NULL && strcmp(s, e->values[v]) == 0)) {
-      *out = v;
-      return AIHW_OK;
-    }
+  const char *s = NULL;
+  AIHW_TRY(aihw_json_read_string(AREA, group, name, item, &s));
+  int v = aihw_json_enum_index(s, e->names, e->values, e->count);
+  if (v >= 0) {
+    *out = v;
+    return AIHW_OK;
   }
   for (const inf_unsupported *u = e->unsupported; u != NULL && u->name != NULL; ++u)
-    if (strcmp(s, u->name) == 0 || (u->value != NULL && strcmp(s, u->value) == 0))
-      return aihw_error(AIHW_ERR_UNSUPPORTED,
-                        "inference parameter '%s%s%s': %s is not supported: it %s", group,
-                        group[0] != '\0' ? "." : "", name, u->name, u->reason);
-  return aihw_error(AIHW_ERR_FORMAT,
-                    "inference parameter '%s%s%s': unknown value '%s' "
-                    "(allowed: %s)",
-                    group, group[0] != '\0' ? "." : "", name, s,
-                    aihw_inf_enum_list(e, list, sizeof list));
+    if (aihw_json_names_member(s, u->name, u->value))
+      return aihw_json_unsupported_value(AREA, group, name, u->name, u->reason);
+  return aihw_json_unknown_value(AREA, group, name, s,
+                                 aihw_inf_enum_list(e, list, sizeof list));
 }
 
 static aihw_status field_from_json(const char *group, const inf_field *f, const cJSON *item,
                                    void *base) {
+  int v = 0; /* booleans, enums, list lengths */
   switch (f->kind) {
-  case INF_FLOAT:
-    if (!cJSON_IsNumber(item))
-      return wrong_type(group, f->name, item, "a number");
-    set_float(base, f->offset, (float)item->valuedouble);
-    return AIHW_OK;
-  case INF_BOOL:
-    if (cJSON_IsBool(item)) {
-      set_int(base, f->offset, cJSON_IsTrue(item) ? 1 : 0);
-      return AIHW_OK;
-    }
-    if (cJSON_IsNumber(item) && (item->valuedouble == 0.0 || item->valuedouble == 1.0)) {
-      set_int(base, f->offset, item->valuedouble == 1.0);
-      return AIHW_OK;
-    }
-    return wrong_type(group, f->name, item, "true/false (or 0/1)");
-  case INF_ENUM: {
-    int v = 0;
-    AIHW_TRY(enum_from_json(group, f->name, item, f->enumeration, &v));
-    set_int(base, f->offset, v);
+  case INF_FLOAT: {
+    /* Out-of-range doubles become +-inf, which validation rejects as not finite. */
+    float x = 0.0f;
+    AIHW_TRY(aihw_json_read_float(AREA, group, f->name, item, &x));
+    aihw_json_set_float(base, f->offset, x);
     return AIHW_OK;
   }
+  case INF_BOOL:
+    /* Unlike the other areas, a number other than 0/1 is reported as a wrong type. */
+    if (!aihw_json_bool_value(item, &v))
+      return wrong_type(group, f->name, item, "true/false (or 0/1)");
+    aihw_json_set_int(base, f->offset, v);
+    return AIHW_OK;
+  case INF_ENUM:
+    AIHW_TRY(enum_from_json(group, f->name, item, f->enumeration, &v));
+    aihw_json_set_int(base, f->offset, v);
+    return AIHW_OK;
   case INF_LIST: {
-    int n = 0;
     float *array = (float *)(void *)((char *)base + f->offset);
-    AIHW_TRY(numbers_from_json(group, f->name, item, array, 1, f->max_count, &n));
-    set_int(base, f->count_offset, n);
+    AIHW_TRY(numbers_from_json(group, f->name, item, array, 1, f->max_count, &v));
+    aihw_json_set_int(base, f->count_offset, v);
     return AIHW_OK;
   }
   }
@@ -337,21 +241,14 @@ static aihw_status field_from_json(const char *group, const inf_field *f, const 
 
 /* Index of key in t, or -1. */
 static int find_field(const inf_table *t, const char *key) {
-  for (int i = 0; i < t->count; ++i)
-    if (strcmp(t->fields[i].name, key) == 0)
-      return i;
-  return -1;
+  return aihw_json_find_named(t->fields, sizeof t->fields[0], t->count, key);
 }
 
 #define MAX_KEYS 40 /* more than any table has fields (+ hand-written keys) */
 
 /* Sets seen[index]; FORMAT error if already set. */
 static aihw_status mark_seen(char *seen, int index, const char *group, const char *key) {
-  if (seen[index])
-    return aihw_error(AIHW_ERR_FORMAT, "inference parameter '%s%s%s' appears twice", group,
-                      group[0] != '\0' ? "." : "", key);
-  seen[index] = 1;
-  return AIHW_OK;
+  return aihw_json_mark_seen(AREA, group, key, seen, index);
 }
 
 /* The string value of the one "type" key of a class-typed object. */
@@ -621,24 +518,9 @@ static aihw_status object_from_json(const cJSON *root, aihw_inference_params *wo
 
 AIHW_API aihw_status aihw_inference_params_from_json(const char *json,
                                                      aihw_inference_params *params) {
-  if (json == NULL || params == NULL)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_inference_params_from_json: %s is NULL",
-                      json == NULL ? "json" : "params");
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
-  if (root == NULL) {
-    size_t at = end != NULL && end >= json ? (size_t)(end - json) : 0;
-    return aihw_error(AIHW_ERR_FORMAT,
-                      "inference parameters: JSON parse error at byte %zu near '%.20s'", at,
-                      json + at);
-  }
-  if (!cJSON_IsObject(root)) {
-    aihw_status s =
-        aihw_error(AIHW_ERR_FORMAT, "inference parameters: expected a JSON object, got %s",
-                   json_type_name(root));
-    cJSON_Delete(root);
-    return s;
-  }
+  AIHW_TRY(aihw_json_read_begin("aihw_inference_params_from_json", json, params));
+  cJSON *root = NULL;
+  AIHW_TRY(aihw_json_parse_object(AREA, json, &root));
   aihw_inference_params work = *params;
   aihw_status status = object_from_json(root, &work);
   cJSON_Delete(root);

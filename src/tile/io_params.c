@@ -13,15 +13,16 @@
 
 #include <cjson/cJSON.h>
 #include <float.h>
-#include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/json_util.h"
+
+/* The area word of JSON error messages ("IO parameter 'out_noise': ..."). */
+#define AREA "IO"
 
 /* Enum fields are read and written as int through memcpy (see field_get_int). */
 _Static_assert(sizeof(aihw_mv_type) == sizeof(int), "enum must have the size of int");
@@ -217,24 +218,12 @@ _Static_assert(sizeof(io_fields) / sizeof(io_fields[0]) * 4 == sizeof(aihw_io_pa
                "io_fields must list every field of aihw_io_params");
 
 static float field_get_float(const aihw_io_params *p, const field_desc *f) {
-  float v;
-  memcpy(&v, (const char *)p + f->offset, sizeof v);
-  return v;
-}
-
-static void field_set_float(aihw_io_params *p, const field_desc *f, float v) {
-  memcpy((char *)p + f->offset, &v, sizeof v);
+  return aihw_json_get_float(p, f->offset);
 }
 
 /* Ints, booleans and enums (all stored with the size of int, see the static asserts). */
 static int field_get_int(const aihw_io_params *p, const field_desc *f) {
-  int v;
-  memcpy(&v, (const char *)p + f->offset, sizeof v);
-  return v;
-}
-
-static void field_set_int(aihw_io_params *p, const field_desc *f, int v) {
-  memcpy((char *)p + f->offset, &v, sizeof v);
+  return aihw_json_get_int(p, f->offset);
 }
 
 /* ---- defaults and presets ----------------------------------------------------------- */
@@ -413,35 +402,11 @@ AIHW_API aihw_status aihw_io_params_validate(const aihw_io_params *params, const
 
 /* ---- JSON output -------------------------------------------------------------------- */
 
-/* The shortest decimal text that reads back (strtod, then to float, as cJSON's parser and
- * from_json do) to exactly v. 9 significant digits always suffice for float32. JSON has
- * no infinity: +-inf is written as +-1e999, which every IEEE reader turns into inf. */
-static void format_float(float v, char *buf, size_t size) {
-  if (isinf(v)) {
-    snprintf(buf, size, "%s", v > 0.0f ? "1e999" : "-1e999");
-    return;
-  }
-  for (int digits = 1; digits <= 9; ++digits) {
-    snprintf(buf, size, "%.*g", digits, (double)v);
-    if ((float)strtod(buf, NULL) == v)
-      break;
-  }
-  /* printf and strtod follow LC_NUMERIC; JSON always uses '.' (cJSON does the same). */
-  char point = localeconv()->decimal_point[0];
-  if (point != '.') {
-    char *c = strchr(buf, point);
-    if (c != NULL)
-      *c = '.';
-  }
-}
-
+/* Floats go through aihw_json_float_item: shortest round-trip text; +inf (only
+ * r_series_max_total may hold it) as 1e999, since JSON has no infinity. */
 static cJSON *field_to_json(const aihw_io_params *p, const field_desc *f) {
   switch (f->kind) {
-  case KIND_FLOAT: {
-    char text[40];
-    format_float(field_get_float(p, f), text, sizeof text);
-    return cJSON_CreateRaw(text);
-  }
+  case KIND_FLOAT: return aihw_json_float_item(field_get_float(p, f));
   case KIND_INT: return cJSON_CreateNumber((double)field_get_int(p, f));
   case KIND_BOOL: return cJSON_CreateBool(field_get_int(p, f) != 0);
   case KIND_ENUM: return cJSON_CreateString(enum_name(f->enumeration, field_get_int(p, f)));
@@ -450,158 +415,75 @@ static cJSON *field_to_json(const aihw_io_params *p, const field_desc *f) {
 }
 
 AIHW_API aihw_status aihw_io_params_to_json(const aihw_io_params *params, char **json_out) {
-  if (json_out != NULL)
-    *json_out = NULL;
-  if (params == NULL || json_out == NULL)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_io_params_to_json: %s is NULL",
-                      params == NULL ? "params" : "json_out");
+  static const char function[] = "aihw_io_params_to_json";
+  AIHW_TRY(aihw_json_write_begin(function, params, json_out));
   /* Only valid parameters are written, so that what we write we can always read back. */
   AIHW_TRY(aihw_io_params_validate(params, NULL));
 
   cJSON *root = cJSON_CreateObject();
-  if (root == NULL)
-    return aihw_error(AIHW_ERR_OUT_OF_MEMORY, "aihw_io_params_to_json: out of memory");
-  for (int i = 0; i < N_FIELDS; ++i) {
-    cJSON *item = field_to_json(params, &io_fields[i]);
-    if (item == NULL || !cJSON_AddItemToObject(root, io_fields[i].name, item)) {
-      cJSON_Delete(item);
-      cJSON_Delete(root);
-      return aihw_error(AIHW_ERR_OUT_OF_MEMORY, "aihw_io_params_to_json: out of memory");
-    }
-  }
-  char *text = cJSON_Print(root);
-  cJSON_Delete(root);
-  if (text == NULL)
-    return aihw_error(AIHW_ERR_OUT_OF_MEMORY, "aihw_io_params_to_json: out of memory");
-  *json_out = text;
-  return AIHW_OK;
+  int ok = root != NULL;
+  for (int i = 0; ok && i < N_FIELDS; ++i)
+    ok = aihw_json_add_item(root, io_fields[i].name, field_to_json(params, &io_fields[i]));
+  return aihw_json_write_end(function, root, ok, json_out);
 }
 
 /* ---- JSON input --------------------------------------------------------------------- */
 
-static const char *json_type_name(const cJSON *item) {
-  if (cJSON_IsNull(item))
-    return "null";
-  if (cJSON_IsBool(item))
-    return "a boolean";
-  if (cJSON_IsNumber(item))
-    return "a number";
-  if (cJSON_IsString(item))
-    return "a string";
-  if (cJSON_IsArray(item))
-    return "an array";
-  if (cJSON_IsObject(item))
-    return "an object";
-  return "an invalid value";
-}
-
-static aihw_status wrong_type(const field_desc *f, const cJSON *item, const char *expected) {
-  return aihw_error(AIHW_ERR_FORMAT, "IO parameter '%s': expected %s, got %s", f->name,
-                    expected, json_type_name(item));
-}
-
+/* Enums by Python member name or Enum value; aihwkit members aihw lacks are UNSUPPORTED. */
 static aihw_status enum_from_json(const field_desc *f, const cJSON *item, int *out) {
   const enum_desc *e = f->enumeration;
   char list[160];
-  if (!cJSON_IsString(item))
-    return wrong_type(f, item, "a string");
-  const char *s = item->valuestring;
-  for (int v = 0; v < e->count; ++v) {
-    if (strcmp(s, e->names[v]) == 0 || strcmp(s, e->values[v]) == 0) {
-      *out = v;
-      return AIHW_OK;
-    }
+  const char *s = NULL;
+  AIHW_TRY(aihw_json_read_string(AREA, NULL, f->name, item, &s));
+  int v = aihw_json_enum_index(s, e->names, e->values, e->count);
+  if (v >= 0) {
+    *out = v;
+    return AIHW_OK;
   }
-  for (const unsupported_member *u = e->unsupported; u != NULL && u->name != NULL; ++u) {
-    if (strcmp(s, u->name) == 0 || strcmp(s, u->value) == 0)
-      return aihw_error(AIHW_ERR_UNSUPPORTED, "IO parameter '%s': %s is not supported: it %s",
-                        f->name, u->name, u->reason);
-  }
-  return aihw_error(AIHW_ERR_FORMAT, "IO parameter '%s': unknown value '%s' (allowed: %s)",
-                    f->name, s, enum_list(e, list, sizeof list));
+  for (const unsupported_member *u = e->unsupported; u != NULL && u->name != NULL; ++u)
+    if (aihw_json_names_member(s, u->name, u->value))
+      return aihw_json_unsupported_value(AREA, NULL, f->name, u->name, u->reason);
+  return aihw_json_unknown_value(AREA, NULL, f->name, s, enum_list(e, list, sizeof list));
 }
 
-/* Stores one JSON value into *p (the caller's working copy). */
+/* Stores one JSON value into *p (the caller's working copy). Out-of-range doubles become
+ * +-inf, which validation then rejects as not finite, except where +inf is allowed
+ * (r_series_max_total). */
 static aihw_status field_from_json(const field_desc *f, const cJSON *item, aihw_io_params *p) {
+  int v = 0; /* ints, booleans and enums */
   switch (f->kind) {
-  case KIND_FLOAT:
-    if (!cJSON_IsNumber(item))
-      return wrong_type(f, item, "a number");
-    /* Out-of-range doubles become +-inf (IEEE 754 conversion), which validation then
-     * rejects as not finite, except where +inf is allowed (r_series_max_total). */
-    field_set_float(p, f, (float)item->valuedouble);
-    return AIHW_OK;
-  case KIND_INT: {
-    if (!cJSON_IsNumber(item))
-      return wrong_type(f, item, "an integer");
-    double d = item->valuedouble;
-    if (!(d == floor(d) && d >= (double)INT_MIN && d <= (double)INT_MAX))
-      return aihw_error(AIHW_ERR_FORMAT,
-                        "IO parameter '%s': expected an integer in int range, got %.17g",
-                        f->name, d);
-    field_set_int(p, f, (int)d);
+  case KIND_FLOAT: {
+    float x = 0.0f;
+    AIHW_TRY(aihw_json_read_float(AREA, NULL, f->name, item, &x));
+    aihw_json_set_float(p, f->offset, x);
     return AIHW_OK;
   }
-  case KIND_BOOL:
-    if (cJSON_IsBool(item)) {
-      field_set_int(p, f, cJSON_IsTrue(item) ? 1 : 0);
-      return AIHW_OK;
-    }
-    if (cJSON_IsNumber(item) && (item->valuedouble == 0.0 || item->valuedouble == 1.0)) {
-      field_set_int(p, f, item->valuedouble == 1.0);
-      return AIHW_OK;
-    }
-    if (cJSON_IsNumber(item))
-      return aihw_error(AIHW_ERR_FORMAT,
-                        "IO parameter '%s': expected true/false (or 0/1), got %.17g", f->name,
-                        item->valuedouble);
-    return wrong_type(f, item, "true/false (or 0/1)");
-  case KIND_ENUM: {
-    int v = 0;
-    AIHW_TRY(enum_from_json(f, item, &v));
-    field_set_int(p, f, v);
-    return AIHW_OK;
+  case KIND_INT: AIHW_TRY(aihw_json_read_int(AREA, NULL, f->name, item, &v)); break;
+  case KIND_BOOL: AIHW_TRY(aihw_json_read_bool(AREA, NULL, f->name, item, &v)); break;
+  case KIND_ENUM: AIHW_TRY(enum_from_json(f, item, &v)); break;
+  default: return aihw_error(AIHW_ERR_INTERNAL, "io_params: bad field kind");
   }
-  }
-  return aihw_error(AIHW_ERR_INTERNAL, "io_params: bad field kind");
+  aihw_json_set_int(p, f->offset, v);
+  return AIHW_OK;
 }
 
 static aihw_status object_from_json(const cJSON *root, aihw_io_params *work) {
   char seen[N_FIELDS];
   memset(seen, 0, sizeof seen);
   for (const cJSON *item = root->child; item != NULL; item = item->next) {
-    int index = -1;
-    for (int i = 0; i < N_FIELDS && index < 0; ++i)
-      if (strcmp(item->string, io_fields[i].name) == 0)
-        index = i;
+    int index = aihw_json_find_named(io_fields, sizeof io_fields[0], N_FIELDS, item->string);
     if (index < 0)
       return aihw_error(AIHW_ERR_FORMAT, "unknown IO parameter '%s'", item->string);
-    if (seen[index])
-      return aihw_error(AIHW_ERR_FORMAT, "IO parameter '%s' appears twice", item->string);
-    seen[index] = 1;
+    AIHW_TRY(aihw_json_mark_seen(AREA, NULL, item->string, seen, index));
     AIHW_TRY(field_from_json(&io_fields[index], item, work));
   }
   return AIHW_OK;
 }
 
 AIHW_API aihw_status aihw_io_params_from_json(const char *json, aihw_io_params *params) {
-  if (json == NULL || params == NULL)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_io_params_from_json: %s is NULL",
-                      json == NULL ? "json" : "params");
-  const char *end = NULL;
-  cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
-  if (root == NULL) {
-    size_t at = end != NULL && end >= json ? (size_t)(end - json) : 0;
-    return aihw_error(AIHW_ERR_FORMAT,
-                      "IO parameters: JSON parse error at byte %zu near '%.20s'", at,
-                      json + at);
-  }
-  if (!cJSON_IsObject(root)) {
-    aihw_status s = aihw_error(AIHW_ERR_FORMAT, "IO parameters: expected a JSON object, got %s",
-                               json_type_name(root));
-    cJSON_Delete(root);
-    return s;
-  }
+  AIHW_TRY(aihw_json_read_begin("aihw_io_params_from_json", json, params));
+  cJSON *root = NULL;
+  AIHW_TRY(aihw_json_parse_object(AREA, json, &root));
   aihw_io_params work = *params;
   aihw_status status = object_from_json(root, &work);
   cJSON_Delete(root);
