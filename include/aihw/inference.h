@@ -63,9 +63,8 @@ typedef struct aihw_noise_model_params {
                                                   StateIndependent: {0.2, 0, 0} */
   float prog_coeff_g_max_reference; /* g_max the coefficients were fitted at, 25 uS (aihwkit
                                        ignores a user value: Appendix A.22; aihw honours it) */
-  /* [aihw] 1: read-noise Q_s at the target conductance g_T (aihwkit's documentation) --
-   * not supported yet: tile creation answers UNSUPPORTED; 0 (default): at the programmed
-   * conductance, as aihwkit's code does (aihwkit issue 436). */
+  /* [aihw] 1: read-noise Q_s at the target conductance g_T (aihwkit's documentation);
+   * 0 (default): at the programmed conductance, as aihwkit's code does (issue 436). */
   int read_noise_at_target;
   float drift_nu_mean;      /* StateIndependent: 0.1 */
   float drift_nu_std;       /* StateIndependent: 0.05 */

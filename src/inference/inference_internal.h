@@ -40,6 +40,17 @@ aihw_status aihw_inference_drift(const aihw_noise_model_params *nm,
                                  const float *nu, int64_t rows, int64_t cols,
                                  float t_inference, aihw_stream_key key, float *w_out);
 
+/* As aihw_inference_drift, with the target weights w_target[rows][cols] of the
+ * programming: with noise_model.read_noise_at_target the read-noise factor Q_s is evaluated
+ * at each device's target conductance (aihwkit's documented form) instead of its programmed
+ * one. w_target may be NULL when the switch is off. */
+aihw_status aihw_inference_drift_with_target(const aihw_noise_model_params *nm,
+                                             const aihw_converter_params *cv,
+                                             const float *w_prog, const float *nu,
+                                             const float *w_target, int64_t rows,
+                                             int64_t cols, float t_inference,
+                                             aihw_stream_key key, float *w_out);
+
 /* Weight clipping (§6.2), in place. */
 aihw_status aihw_hwa_clip(const aihw_weight_clip_params *p, float *w, int64_t rows,
                           int64_t cols);

@@ -36,7 +36,10 @@
  * drift 2.2 ns per weight, twice the time of drawing their five Philox normals alone,
  * 3.9x and 2.6x a memcpy of the same bytes (16 per weight each).
  *
- * Decision, read_noise_at_target (an aihw switch, default 0 = aihwkit's code: Q_s at the
+ * read_noise_at_target (aihw_inference_drift_with_target): Q_s is evaluated at the target
+ * conductance of the same device (the target weights converted with their own scale),
+ * aihwkit's documented form. Earlier decision, kept for the plain call (an aihw switch,
+ * default 0 = aihwkit's code: Q_s at the
  * programmed conductance). Q_s at the *target* conductance g_T needs the target weights,
  * which aihw_inference_drift does not receive; the two stand-ins available (the programmed
  * conductance, i.e. the default, or the noise-free drifted conductance, which is further
@@ -217,6 +220,8 @@ typedef struct call_ctx {
   const float *w_in;
   float *w_out;
   const float *nu_in;        /* drift */
+  const float *w_target;     /* drift with read_noise_at_target: the target weights */
+  const aihw_conductance_map *map_target; /* their conversion (scale from the targets) */
   float *nu_out;             /* programming */
   int64_t rows, cols, plane; /* plane = rows * cols, the stride between nu slices */
   aihw_rng_stream streams[2 * MAX_SLICES];
@@ -282,9 +287,11 @@ static void program_slice_chunk(const noise_consts *nc, const float *restrict g,
 }
 
 /* Drift and read noise of one slice: out[j] = g(t) from g[j], nu[j], xi[j]. */
+/* q_g: conductances at which Q_s is evaluated (the targets, read_noise_at_target), or
+ * NULL for the programmed ones g (aihwkit's code). */
 static void drift_slice_chunk(const noise_consts *nc, const float *restrict g,
                               const float *restrict nu, const float *restrict xi, int64_t n,
-                              float *restrict out) {
+                              const float *restrict q_g, float *restrict out) {
   float df[PAIR_CHUNK];
   const float g_max = nc->g_max, rf = nc->read_factor, rns = nc->read_noise_scale;
   if (nc->drifting) {
@@ -299,8 +306,9 @@ static void drift_slice_chunk(const noise_consts *nc, const float *restrict g,
     for (int64_t j = 0; j < n; ++j)
       out[j] = aihw_state_independent_read(g[j], df[j], g_max, rf, rns, xi[j]);
   } else {
+    const float *qg = q_g != NULL ? q_g : g;
     for (int64_t j = 0; j < n; ++j)
-      out[j] = aihw_pcm_read(g[j], df[j], aihw_pcm_read_qs(g[j], g_max) * rf, rns, xi[j]);
+      out[j] = aihw_pcm_read(g[j], df[j], aihw_pcm_read_qs(qg[j], g_max) * rf, rns, xi[j]);
   }
 }
 
@@ -409,19 +417,27 @@ static void drift_pairs_chunk(const call_ctx *c, int64_t i, int64_t c0, int64_t 
   const aihw_conductance_map *m = c->map;
   float plus[PAIR_CHUNK], minus[PAIR_CHUNK], gs[2][PAIR_CHUNK], on[PAIR_CHUNK];
   float nu_on[PAIR_CHUNK], xi[PAIR_CHUNK], g_t[PAIR_CHUNK], gf[2][PAIR_CHUNK];
+  float t_plus[PAIR_CHUNK], t_minus[PAIR_CHUNK], ts[2][PAIR_CHUNK], q_on[PAIR_CHUNK];
+  const float *wt = c->w_target != NULL ? c->w_target + (w - c->w_in) : NULL;
   if (m->type != AIHW_CONVERTER_SINGLE_PAIR)
     pair_parts(m, w, n, plus, minus);
+  if (wt != NULL && c->map_target->type != AIHW_CONVERTER_SINGLE_PAIR)
+    pair_parts(c->map_target, wt, n, t_plus, t_minus);
   for (int k = 0; k < m->n_pairs; ++k) {
     pair_slices(m, k, w, plus, minus, n, gs[0], gs[1]);
+    if (wt != NULL)
+      pair_slices(c->map_target, k, wt, t_plus, t_minus, n, ts[0], ts[1]);
     const float *nu_p = c->nu_in + (2 * k) * c->plane + i * c->cols + c0;
     const float *nu_m = nu_p + c->plane;
     for (int64_t j = 0; j < n; ++j) {
       int minus_on = (gs[0][j] == 0.0f) & (gs[1][j] != 0.0f);
       on[j] = aihw_fselect(minus_on, gs[1][j], gs[0][j]);
       nu_on[j] = aihw_fselect(minus_on, nu_m[j], nu_p[j]);
+      if (wt != NULL)
+        q_on[j] = aihw_fselect(minus_on, ts[1][j], ts[0][j]);
     }
     fill_normals(c, 2 * k, i, c0, n, xi);
-    drift_slice_chunk(c->nc, on, nu_on, xi, n, g_t);
+    drift_slice_chunk(c->nc, on, nu_on, xi, n, wt != NULL ? q_on : NULL, g_t);
     for (int64_t j = 0; j < n; ++j) {
       int minus_on = (gs[0][j] == 0.0f) & (gs[1][j] != 0.0f);
       gf[0][j] = aihw_fselect(minus_on, 0.0f, g_t[j]);
@@ -436,9 +452,13 @@ static void drift_generic_chunk(const call_ctx *c, int64_t i, int64_t c0, int64_
                                 const float *w, float *out) {
   const aihw_conductance_map *m = c->map;
   float g[MAX_SLICES][GENERIC_CHUNK], gf[MAX_SLICES][GENERIC_CHUNK];
-  float xi[MAX_SLICES][GENERIC_CHUNK];
+  float xi[MAX_SLICES][GENERIC_CHUNK], gt[MAX_SLICES][GENERIC_CHUNK];
+  const float *wt = c->w_target != NULL ? c->w_target + (w - c->w_in) : NULL;
   for (int64_t j = 0; j < n; ++j)
     aihw_conductance_to_g(m, w[j], &g[0][j], GENERIC_CHUNK);
+  if (wt != NULL)
+    for (int64_t j = 0; j < n; ++j)
+      aihw_conductance_to_g(c->map_target, wt[j], &gt[0][j], GENERIC_CHUNK);
   if (is_pair_converter(m->type)) {
     for (int k = 0; k < m->n_pairs; ++k) {
       float z_on[GENERIC_CHUNK], z_off[GENERIC_CHUNK];
@@ -455,7 +475,8 @@ static void drift_generic_chunk(const call_ctx *c, int64_t i, int64_t c0, int64_
       fill_normals(c, s, i, c0, n, xi[s]);
   }
   for (int s = 0; s < m->n_slices; ++s)
-    drift_slice_chunk(c->nc, g[s], c->nu_in + s * c->plane + i * c->cols + c0, xi[s], n, gf[s]);
+    drift_slice_chunk(c->nc, g[s], c->nu_in + s * c->plane + i * c->cols + c0, xi[s], n,
+                      wt != NULL ? gt[s] : NULL, gf[s]);
   for (int64_t j = 0; j < n; ++j)
     out[j] = aihw_conductance_to_w(m, &gf[0][j], GENERIC_CHUNK);
 }
@@ -507,6 +528,8 @@ aihw_status aihw_inference_program(const aihw_noise_model_params *nm,
   c.w_out = w_prog;
   c.nu_in = NULL;
   c.nu_out = nu;
+  c.w_target = NULL;
+  c.map_target = NULL;
   c.rows = rows;
   c.cols = cols;
   c.plane = plane;
@@ -522,6 +545,16 @@ aihw_status aihw_inference_drift(const aihw_noise_model_params *nm,
                                  const aihw_converter_params *cv, const float *w_prog,
                                  const float *nu, int64_t rows, int64_t cols, float t_inference,
                                  aihw_stream_key key, float *w_out) {
+  return aihw_inference_drift_with_target(nm, cv, w_prog, nu, NULL, rows, cols, t_inference,
+                                          key, w_out);
+}
+
+aihw_status aihw_inference_drift_with_target(const aihw_noise_model_params *nm,
+                                             const aihw_converter_params *cv,
+                                             const float *w_prog, const float *nu,
+                                             const float *w_target, int64_t rows,
+                                             int64_t cols, float t_inference,
+                                             aihw_stream_key key, float *w_out) {
   static const char *fn = "aihw_inference_drift";
   AIHW_TRY(check_call(fn, nm, cv, w_prog, "w_prog", w_out, "w_out", nu, rows, cols));
   if (!isfinite(t_inference))
@@ -530,12 +563,12 @@ aihw_status aihw_inference_drift(const aihw_noise_model_params *nm,
   if (t_inference < 0.0f)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: t_inference = %g s: must be >= 0", fn,
                       (double)t_inference);
-  if (nm->type != AIHW_NOISE_NONE && nm->type != AIHW_NOISE_STATE_INDEPENDENT &&
-      nm->read_noise_at_target)
+  const int at_target = nm->type != AIHW_NOISE_NONE &&
+                        nm->type != AIHW_NOISE_STATE_INDEPENDENT && nm->read_noise_at_target;
+  if (at_target && w_target == NULL)
     return aihw_error(AIHW_ERR_UNSUPPORTED,
-                      "%s: noise_model.read_noise_at_target = 1 needs the target weights, "
-                      "which this drift call does not receive (it evaluates Q_s at the "
-                      "programmed conductance only); set it to 0",
+                      "%s: noise_model.read_noise_at_target = 1 needs the target weights "
+                      "(aihw_inference_drift_with_target)",
                       fn);
   const int64_t plane = rows * cols;
   weight_range range = scan_weights(w_prog, rows, cols);
@@ -553,12 +586,21 @@ aihw_status aihw_inference_drift(const aihw_noise_model_params *nm,
   nc.read_factor =
       (float)aihw_pcm_read_factor((double)t_inference, (double)nm->t_0, (double)nm->t_read);
   aihw_conductance_map map = aihw_conductance_map_make(cv, range.lo, range.hi);
+  aihw_conductance_map map_target = map;
+  if (at_target) {
+    weight_range target_range = scan_weights(w_target, rows, cols);
+    if (!target_range.finite)
+      return not_finite_error(fn, "w_target", w_target, rows, cols);
+    map_target = aihw_conductance_map_make(cv, target_range.lo, target_range.hi);
+  }
   call_ctx c;
   c.nc = &nc;
   c.map = &map;
   c.w_in = w_prog;
   c.w_out = w_out;
   c.nu_in = nu;
+  c.w_target = at_target ? w_target : NULL;
+  c.map_target = &map_target;
   c.nu_out = NULL;
   c.rows = rows;
   c.cols = cols;

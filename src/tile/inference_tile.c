@@ -221,9 +221,10 @@ AIHW_API aihw_status aihw_tile_drift_to(aihw_tile *tile, float t_inference_s) {
     AIHW_TRY(program(tile));
   const aihw_inference_params *ip = &tile->config.inference;
   aihw_stream_key key = {tile->config.seed, tile->config.tile_id, tile->op_counter};
-  AIHW_TRY(aihw_inference_drift(&ip->noise_model, &ip->converter, tile->programmed, tile->nu,
-                                tile->out_size, tile->cols, t_inference_s, key,
-                                tile->weights));
+  AIHW_TRY(aihw_inference_drift_with_target(&ip->noise_model, &ip->converter,
+                                            tile->programmed, tile->nu, tile->reference,
+                                            tile->out_size, tile->cols, t_inference_s, key,
+                                            tile->weights));
   tile->op_counter++;
   refresh_abs(tile);
   tile->fb_valid = 0;

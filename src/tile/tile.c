@@ -96,13 +96,6 @@ AIHW_API aihw_status aihw_tile_create(const aihw_tile_config *config, int64_t ou
     s = aihw_device_params_validate(&config->device, "device");
   if (s == AIHW_OK && config->kind == AIHW_TILE_INFERENCE) {
     s = aihw_inference_params_validate(&config->inference, "inference");
-    const aihw_noise_model_params *nm = &config->inference.noise_model;
-    if (s == AIHW_OK && nm->read_noise_at_target &&
-        (nm->type == AIHW_NOISE_PCM_LIKE || nm->type == AIHW_NOISE_CUSTOM_DRIFT_PCM))
-      s = aihw_error(AIHW_ERR_UNSUPPORTED,
-                     "inference.noise_model.read_noise_at_target = 1: not supported yet (read "
-                     "noise is evaluated at the programmed conductance, as aihwkit's code "
-                     "does); set it to 0");
     if (s == AIHW_OK) {
       t->reference = aihw_calloc_array((size_t)(out_size * cols), sizeof(float),
                                        "reference weights");

@@ -275,7 +275,36 @@ static void compensation_restores_noisy_output_magnitude(void) {
   free(y1);
 }
 
-TEST_MAIN(TEST(drift_is_never_cumulative), TEST(compensation_restores_noisy_output_magnitude), TEST(global_compensation_restores_the_output_scale),
+/* read_noise_at_target evaluates Q_s at the target conductance: without programming noise
+ * (prog_noise_scale 0) target and programmed conductances coincide, so both settings give
+ * the same bits; with programming noise they differ. */
+static void read_noise_at_target_uses_target_conductance(void) {
+  const int out = 16, in = 24, n = out * in;
+  float *w = uniform(n, 0.5f, 11), *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
+  for (int noisy = 0; noisy < 2; ++noisy) {
+    for (int at_target = 0; at_target < 2; ++at_target) {
+      aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_INFERENCE);
+      cfg.inference.drift_compensation = AIHW_DRIFT_COMPENSATION_NONE;
+      cfg.inference.noise_model.prog_noise_scale = noisy ? 1.0f : 0.0f;
+      cfg.inference.noise_model.read_noise_at_target = at_target;
+      aihw_tile *t = NULL;
+      CHECK_OK(aihw_tile_create(&cfg, out, in, &t));
+      CHECK_OK(aihw_tile_set_weights(t, w, out, in));
+      CHECK_OK(aihw_tile_drift_to(t, 3600.0f));
+      CHECK_OK(aihw_tile_get_weights(t, at_target ? b : a, out, in));
+      aihw_tile_destroy(t);
+    }
+    if (noisy)
+      CHECK(memcmp(a, b, sizeof(float) * n) != 0);
+    else
+      CHECK(memcmp(a, b, sizeof(float) * n) == 0);
+  }
+  free(w);
+  free(a);
+  free(b);
+}
+
+TEST_MAIN(TEST(drift_is_never_cumulative), TEST(read_noise_at_target_uses_target_conductance), TEST(compensation_restores_noisy_output_magnitude), TEST(global_compensation_restores_the_output_scale),
           TEST(per_column_compensation_has_one_factor_per_output),
           TEST(set_weights_invalidates_programming), TEST(noise_model_none_keeps_weights),
           TEST(modifier_copy_is_used_in_training_only),
