@@ -4,6 +4,7 @@
 
 #include "aihw/common.h"
 #include "aihw/io_params.h"
+#include "aihw/nn.h"
 #include "aihw/tile.h"
 
 #endif

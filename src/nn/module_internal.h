@@ -1,0 +1,60 @@
+/* Private layout of aihw_module (include/aihw/nn.h, reference §7.2–7.4): one struct with a
+ * kind switch. Every module caches what its backward needs during forward (`cache`: the
+ * input of LINEAR and RELU, the output of SIGMOID and TANH) together with the batch it
+ * belongs to; a successful backward consumes the cache (cached_batch = 0), so a backward
+ * always pairs with exactly one forward, as torch's autograd does.
+ *
+ * LINEAR layers keep a tile grid (aihwkit TileModuleArray, §7.3) and the (x, d) rows of
+ * every backward since the last step (aihwkit AnalogContext, §1.4 step 2); step() feeds
+ * them to each tile as one concatenated update. SEQUENTIAL owns its children and two
+ * ping-pong buffers for the activations between them. */
+#ifndef AIHW_NN_MODULE_INTERNAL_H
+#define AIHW_NN_MODULE_INTERNAL_H
+
+#include <stddef.h>
+
+#include "aihw/nn.h"
+
+/* A float buffer grown on demand (never shrunk); aihw_alloc'ed. */
+typedef struct aihw_nn_buffer {
+  float *data;
+  size_t capacity; /* floats */
+} aihw_nn_buffer;
+
+/* Makes room for n floats (contents not kept). OUT_OF_MEMORY naming `what`. */
+aihw_status aihw_nn_buffer_reserve(aihw_nn_buffer *buf, size_t n, const char *what);
+/* Same, keeping the first `keep` floats. */
+aihw_status aihw_nn_buffer_grow(aihw_nn_buffer *buf, size_t n, size_t keep, const char *what);
+void aihw_nn_buffer_free(aihw_nn_buffer *buf);
+
+typedef struct aihw_linear_state aihw_linear_state; /* linear.c */
+
+struct aihw_module {
+  aihw_module_kind kind;
+  int64_t in_features, out_features; /* containers: derived from the children */
+  int training;
+  int64_t cached_batch; /* batch of the forward whose cache is valid; 0: none */
+  aihw_nn_buffer cache;
+  aihw_linear_state *linear; /* LINEAR */
+  aihw_module **children;    /* SEQUENTIAL */
+  int child_count, child_capacity;
+  aihw_nn_buffer ping, pong; /* SEQUENTIAL: activations between children */
+};
+
+/* LINEAR implementation (linear.c). Arguments are checked by module.c (NULLs, shapes,
+ * finiteness); these only compute. */
+aihw_status aihw_linear_forward_impl(aihw_module *m, const float *x, int64_t batch, float *y);
+aihw_status aihw_linear_backward_impl(aihw_module *m, const float *dy, int64_t batch,
+                                      float *dx);
+int aihw_linear_has_gradients(const aihw_module *m);
+aihw_status aihw_linear_step_impl(aihw_module *m, float lr);
+aihw_status aihw_linear_set_training_impl(aihw_module *m, int training);
+/* Programs (program = 1) or drifts every INFERENCE tile; other tiles are skipped. */
+aihw_status aihw_linear_program_impl(aihw_module *m, int program, float t_inference_s);
+void aihw_linear_state_free(aihw_linear_state *state);
+
+/* Re-raises the calling thread's last error with "<prefix>: " in front (keeps its
+ * status); returns that status. */
+aihw_status aihw_nn_wrap_error(aihw_status status, const char *prefix);
+
+#endif
