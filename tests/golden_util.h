@@ -8,10 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Parses tests/data/golden/<name>; aborts the test program if it cannot be read. */
-static inline cJSON *golden_load(const char *name) {
+/* Parses tests/data/<subdir>/<name> (subdir "golden": aihwkit's exact vectors; "aihwkit":
+ * aihwkit's statistics); aborts the test program if it cannot be read. */
+static inline cJSON *test_data_load(const char *subdir, const char *name) {
   char path[1024];
-  snprintf(path, sizeof path, "%s/golden/%s", AIHW_TEST_DATA_DIR, name);
+  snprintf(path, sizeof path, "%s/%s/%s", AIHW_TEST_DATA_DIR, subdir, name);
   FILE *f = fopen(path, "rb");
   if (f == NULL) {
     fprintf(stderr, "cannot open %s\n", path);
@@ -35,6 +36,9 @@ static inline cJSON *golden_load(const char *name) {
   }
   return root;
 }
+
+/* Parses tests/data/golden/<name>. */
+static inline cJSON *golden_load(const char *name) { return test_data_load("golden", name); }
 
 static inline float golden_number(const cJSON *item) {
   if (cJSON_IsString(item)) {

@@ -32,29 +32,6 @@
 static const char *const quantity_names[N_QUANTITIES] = {"shrink", "noise", "alpha",
                                                          "rel_error"};
 
-static cJSON *load_fixture(const char *name) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/aihwkit/%s", AIHW_TEST_DATA_DIR, name);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(2);
-  }
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *text = malloc((size_t)len + 1);
-  if (fread(text, 1, (size_t)len, f) != (size_t)len)
-    exit(2);
-  text[len] = '\0';
-  fclose(f);
-  cJSON *root = cJSON_Parse(text);
-  free(text);
-  if (root == NULL)
-    exit(2);
-  return root;
-}
-
 /* The fixture's closed-form data: frac in float64, then rounded to float32. */
 static float weyl(int k, double step) {
   const double v = (double)k * step;
@@ -121,7 +98,7 @@ static void run_setting(const aihw_io_params *io, int repeats, int program_seed,
 }
 
 static void drift_tables_match_aihwkit(void) {
-  cJSON *root = load_fixture("drift_table.json");
+  cJSON *root = test_data_load("aihwkit", "drift_table.json");
   CHECK(golden_int(root, "out_size") == OUT && golden_int(root, "in_size") == IN &&
         golden_int(root, "batch") == BATCH);
   const int repeats = golden_int(root, "repeats"),

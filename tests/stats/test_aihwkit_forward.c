@@ -41,29 +41,6 @@
 #define IN 128
 #define BATCH 32
 
-static cJSON *load_fixture(const char *name) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/aihwkit/%s", AIHW_TEST_DATA_DIR, name);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(2);
-  }
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *text = malloc((size_t)len + 1);
-  if (fread(text, 1, (size_t)len, f) != (size_t)len)
-    exit(2);
-  text[len] = '\0';
-  fclose(f);
-  cJSON *root = cJSON_Parse(text);
-  free(text);
-  if (root == NULL)
-    exit(2);
-  return root;
-}
-
 typedef struct {
   float w[OUT * IN], x[BATCH * IN];
   double alpha[BATCH], x_sum[BATCH]; /* NM ABS_MAX factor and input sum per sample */
@@ -141,7 +118,7 @@ static aihw_io_params setting_io(const char *name) {
 }
 
 static void per_element_statistics_match_aihwkit(void) {
-  cJSON *root = load_fixture("forward_noise.json");
+  cJSON *root = test_data_load("aihwkit", "forward_noise.json");
   CHECK(golden_int(root, "out_size") == OUT && golden_int(root, "in_size") == IN &&
         golden_int(root, "batch") == BATCH);
   static fixture_data d;
@@ -260,7 +237,7 @@ static double *noise_std_per_output(const aihw_io_params *io, const fixture_data
 static const double ks_limit = 0.049; /* 2.23 sqrt(2 / 4096): asymptotic p = 1e-4 */
 
 static void output_noise_spread_matches_aihwkit(void) {
-  cJSON *root = load_fixture("forward_noise.json");
+  cJSON *root = test_data_load("aihwkit", "forward_noise.json");
   static fixture_data d;
   read_data(root, &d);
   const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "systematic");
@@ -329,7 +306,7 @@ static double *offset_response(int quirk, const fixture_data *d, const double *r
 }
 
 static void voltage_offset_response_matches_aihwkit_with_quirk(void) {
-  cJSON *root = load_fixture("forward_noise.json");
+  cJSON *root = test_data_load("aihwkit", "forward_noise.json");
   static fixture_data d;
   read_data(root, &d);
   const cJSON *sys = cJSON_GetObjectItemCaseSensitive(root, "systematic");

@@ -19,29 +19,6 @@
 #include "golden_util.h"
 #include "test_util.h"
 
-static cJSON *load_fixture(void) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/aihwkit/device_response.json", AIHW_TEST_DATA_DIR);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(2);
-  }
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *text = malloc((size_t)len + 1);
-  if (fread(text, 1, (size_t)len, f) != (size_t)len)
-    exit(2);
-  text[len] = '\0';
-  fclose(f);
-  cJSON *root = cJSON_Parse(text);
-  free(text);
-  if (root == NULL)
-    exit(2);
-  return root;
-}
-
 /* Runs the pulse-response recipe; mean/std/kurt receive 2N+1 values. */
 static int response(const char *device, int k, int n, float *mean, float *sd, float *kurt) {
   aihw_tile_config cfg = aihw_tile_config_default(AIHW_TILE_ANALOG);
@@ -90,7 +67,7 @@ static int response(const char *device, int k, int n, float *mean, float *sd, fl
 }
 
 static void pulse_responses_match_aihwkit(void) {
-  cJSON *root = load_fixture();
+  cJSON *root = test_data_load("aihwkit", "device_response.json");
   const int k = golden_int(root, "devices"), n = golden_int(root, "pulses");
   const int stride = golden_int(root, "stride");
   CHECK(stride == 1);

@@ -32,29 +32,6 @@
 #define BATCH 16
 #define MAX_TILES 16
 
-static cJSON *load_fixture(const char *name) {
-  char path[1024];
-  snprintf(path, sizeof path, "%s/aihwkit/%s", AIHW_TEST_DATA_DIR, name);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(2);
-  }
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *text = malloc((size_t)len + 1);
-  if (fread(text, 1, (size_t)len, f) != (size_t)len)
-    exit(2);
-  text[len] = '\0';
-  fclose(f);
-  cJSON *root = cJSON_Parse(text);
-  free(text);
-  if (root == NULL)
-    exit(2);
-  return root;
-}
-
 static aihw_device_params make_device(const char *name, uint32_t seed) {
   const int soft = strncmp(name, "SoftBoundsDevice", 16) == 0;
   aihw_device_params dev =
@@ -141,7 +118,7 @@ static double *fixture_sorted(const cJSON *dist, int *count) {
 }
 
 static void pulsed_update_statistics_match_aihwkit(void) {
-  cJSON *root = load_fixture("update_stats.json");
+  cJSON *root = test_data_load("aihwkit", "update_stats.json");
   CHECK(golden_int(root, "size") == SIZE && golden_int(root, "batch") == BATCH);
   const float lr = (float)cJSON_GetObjectItemCaseSensitive(root, "lr")->valuedouble;
   const double e_min_fraction =
