@@ -149,6 +149,47 @@ AIHW_API aihw_status aihw_module_drift_to(aihw_module *module, float t_inference
 /* aihwkit's cuda(): moves the tree to a GPU. UNSUPPORTED in builds without CUDA. */
 AIHW_API aihw_status aihw_module_to_cuda(aihw_module *module, int device_index);
 
+/* ---- State files (DESIGN.md §3 "Module state") ------------------------------------- */
+
+/* Saves the whole state of a module tree to one safetensors file at `path`: the tensors of
+ * every tile of every LINEAR layer (weights, every hidden device parameter, pulse
+ * counters, digital scales, random-stream counters, running noise-management values,
+ * training-drift state, programmed weights, drift exponents and compensation baselines of
+ * INFERENCE tiles), the digital biases and the modes, named by their place in the tree
+ * ("0.tiles.1.0.weights", "2.bias"), with metadata aihw_format = "aihw-module",
+ * format_version = "1", aihw_version and architecture (JSON of the tree with each
+ * layer's mapping and full tile configuration), so that aihw_module_load_new rebuilds the
+ * model from the file alone. Loading the file and continuing gives bit-identical results
+ * to continuing the saved module. The file is written to a temporary name, synced and
+ * renamed over `path`: an existing file is replaced only by a complete one.
+ * State is saved between training steps: gradients accumulated by backward and not yet
+ * applied by aihw_module_step are refused (STATE naming the layer). Forward caches are
+ * not saved. Errors: INVALID_ARGUMENT (NULL), STATE, OUT_OF_MEMORY, IO naming the file. */
+AIHW_API aihw_status aihw_module_save(const aihw_module *module, const char *path);
+
+/* Loads a file written by aihw_module_save into an existing module. The module keeps its
+ * configuration: the file's architecture (kinds, features, bias, mapping, every tile
+ * configuration field, seeds and tile ids) must equal the module's, else FORMAT naming
+ * the first difference ("... at 'children[0].tile_config.device.dw_min' (file: 0.002,
+ * module: 0.001)"); to use the file's configuration, rebuild with aihw_module_load_new.
+ * strict = 1: every tensor the module expects must be present and every tensor in the
+ * file must be used, else FORMAT listing all missing and unexpected names; strict = 0:
+ * present tensors are loaded and the others ignored (the architecture must still match).
+ * Tensors with the wrong dtype or shape, non-finite values or values out of range (e.g.
+ * min_bound > max_bound) are errors in both modes. Everything is validated before
+ * anything is written: on any error the module is unchanged. On success the modes
+ * (training/evaluation) are the file's and the forward caches are cleared.
+ * Errors: INVALID_ARGUMENT; IO (cannot read); FORMAT for truncated or corrupted files,
+ * files without aihw metadata ("not an aihw module file"), bad architecture or tensors;
+ * UNSUPPORTED for another format_version; OUT_OF_MEMORY. */
+AIHW_API aihw_status aihw_module_load(aihw_module *module, const char *path, int strict);
+
+/* Builds a new module tree from a file of aihw_module_save alone (its architecture and
+ * configurations) and loads its state strictly. *out receives the module, owned by the
+ * caller (aihw_module_destroy); unchanged on error. Errors as aihw_module_load, plus those
+ * of the constructors for an invalid architecture. */
+AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out);
+
 /* ---- Losses ------------------------------------------------------------------------- */
 
 /* Mean cross-entropy of logits[batch][classes] against labels[batch] (0..classes-1),

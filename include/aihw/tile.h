@@ -66,6 +66,28 @@ AIHW_API aihw_tile_config aihw_tile_config_default(aihw_tile_kind kind);
  * INVALID_ARGUMENT listing every valid name. */
 AIHW_API aihw_status aihw_tile_config_preset(const char *name, aihw_tile_config *out);
 
+/* A whole tile configuration as one compact JSON object, composed from the parameter
+ * areas' own JSON (aihw_io_params_to_json, aihw_update_params_to_json,
+ * aihw_device_params_to_json, aihw_inference_params_to_json):
+ *
+ *   {"kind": "ANALOG", "forward": {..}, "backward": {..}, "update": {..}, "device": {..},
+ *    "inference": {..}, "analog_bias": false, "seed": 0, "tile_id": 0}
+ *
+ * Floats round-trip bit-exactly (the areas' shortest texts, +inf as 1e999). Every area
+ * must pass its validation (the area's status is returned, the message prefixed by the
+ * key, e.g. "device: ..."); a bad kind or analog_bias is INVALID_ARGUMENT;
+ * OUT_OF_MEMORY. *json_out is malloc'ed (free() it); NULL on failure. */
+AIHW_API aihw_status aihw_tile_config_to_json(const aihw_tile_config *config,
+                                              char **json_out);
+
+/* Parses the JSON of aihw_tile_config_to_json. "kind" is required; every other key may be
+ * left out and then takes aihw_tile_config_default(kind)'s value (inside an area, absent
+ * fields keep those defaults too, as the area readers do). Unknown or duplicate keys,
+ * wrong types and unknown kinds are FORMAT errors naming the key; an area reader's error
+ * is returned with its message prefixed by the area's key ("device: ..."). seed and
+ * tile_id are integers in 0 .. 2^32-1. *config is unchanged on any error. */
+AIHW_API aihw_status aihw_tile_config_from_json(const char *json, aihw_tile_config *config);
+
 /* Name of a kind ("FLOATING_POINT", "ANALOG", "INFERENCE"), NULL if out of range. */
 AIHW_API const char *aihw_tile_kind_name(aihw_tile_kind kind);
 

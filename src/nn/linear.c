@@ -523,3 +523,12 @@ aihw_status aihw_linear_program_impl(aihw_module *m, int program, float t_infere
     }
   return AIHW_OK;
 }
+
+void aihw_linear_view_of(const aihw_module *m, aihw_linear_view *view) {
+  const aihw_linear_state *s = m->linear;
+  view->mapping = s->mapping;
+  view->has_bias = s->has_bias;
+  view->analog_bias = s->analog_bias;
+  view->bias = s->bias;
+  view->pending_rows = s->acc_rows;
+}

@@ -57,4 +57,27 @@ void aihw_linear_state_free(aihw_linear_state *state);
  * status); returns that status. */
 aihw_status aihw_nn_wrap_error(aihw_status status, const char *prefix);
 
+/* ---- State files (state.c) ----------------------------------------------------------- */
+
+struct aihw_st_dict;
+
+/* What the state files need of a LINEAR module besides its tiles (linear.c). `bias` is
+ * the digital bias [out_features] (NULL when the layer has none or it is an analog
+ * column); pending_rows counts accumulated gradient rows not yet applied by a step. */
+typedef struct aihw_linear_view {
+  aihw_mapping_params mapping;
+  int has_bias, analog_bias;
+  float *bias;
+  int64_t pending_rows;
+} aihw_linear_view;
+void aihw_linear_view_of(const aihw_module *m, aihw_linear_view *view);
+
+/* In-memory state of a whole module tree (state.c): the tensors of aihw_module_save,
+ * without the file. Export adds to `dict`; STATE when gradients are pending. Import
+ * validates everything (architecture is the caller's business) before it changes
+ * anything; strict as for aihw_module_load. */
+aihw_status aihw_module_state_export(const aihw_module *m, struct aihw_st_dict *dict);
+aihw_status aihw_module_state_import(aihw_module *m, const struct aihw_st_dict *dict,
+                                     int strict);
+
 #endif

@@ -83,4 +83,94 @@ const int *aihw_tile_last_forward_rounds(const aihw_tile *tile);
 /* Largest op counter a tile accepts (48 bits, see core/philox.h). */
 #define AIHW_TILE_MAX_OP_COUNTER ((UINT64_C(1) << 48) - 1)
 
+/* ---- State files (tile_state.c, tile_config_json.c) ---------------------------------- */
+
+struct aihw_st_dict;
+struct cJSON;
+
+/* Most hidden parameters a tile has: 8 common arrays, persistent weights, 3 model extras. */
+#define AIHW_TILE_MAX_HIDDEN 12
+
+/* A list of tensor names for error messages ("'a', 'b', ... and 3 more"): names are
+ * appended while they fit, the rest only counted. */
+typedef struct aihw_state_names {
+  char text[1536];
+  size_t count; /* names added */
+  size_t shown; /* names in text */
+} aihw_state_names;
+
+void aihw_state_names_add(aihw_state_names *list, const char *name);
+/* "'a', 'b' and 3 more" (static storage of the list; "" when empty). */
+const char *aihw_state_names_text(aihw_state_names *list);
+
+/* Adds the tile's whole state to `dict` as tensors named <prefix><key> (tile_state.c lists
+ * the keys): weights, hidden.<name> for every hidden parameter, pulse_counts, alpha,
+ * op_counter, nm_running, out_scales, training, the training-drift state and, for
+ * INFERENCE tiles, the reference / programmed / compensation / modified-copy state with
+ * their valid flags. Together with the tile's configuration these make a tile whose future
+ * outputs are bit-identical to this one's. Errors: INVALID_ARGUMENT (a name too long or
+ * already present), OUT_OF_MEMORY; tensors added before the error stay in the dict. */
+aihw_status aihw_tile_state_export(const aihw_tile *tile, struct aihw_st_dict *dict,
+                                   const char *prefix);
+
+/* Tri-state of an optional part of the state during an import. */
+typedef enum { AIHW_STATE_KEEP = 0, AIHW_STATE_LOAD = 1, AIHW_STATE_CLEAR = 2 } aihw_state_action;
+
+/* A validated import of one tile's state, ready to commit: pointers into the source dict
+ * (which must outlive the plan) and every buffer the commit needs, allocated up front so
+ * that committing cannot fail. NULL source pointers mean "keep the tile's value". */
+typedef struct aihw_tile_state_plan {
+  aihw_tile *tile;
+  const float *weights, *alpha, *nm_running, *out_scales;
+  const float *hidden[AIHW_TILE_MAX_HIDDEN];
+  const int64_t *pulse_counts;
+  int has_counter;
+  uint64_t op_counter;
+  int training; /* -1: keep */
+  aihw_state_action drift, reference, programmed, compensation, fb;
+  const float *drift_w0, *drift_prev, *reference_w, *programmed_w, *nu, *baseline,
+      *drift_alpha, *weights_fb;
+  const double *drift_t;
+  double drift_now;
+  /* buffers the tile lacks (owned by the plan until committed) */
+  float *new_out_scales, *new_w0, *new_prev, *new_programmed, *new_nu, *new_baseline,
+      *new_drift_alpha, *new_fb, *new_fb_abs;
+  double *new_t;
+} aihw_tile_state_plan;
+
+/* Validates the tensors <prefix><key> of `dict` against the tile (dtype, shape, finite and
+ * in-range values) and allocates what a commit needs; changes nothing in the tile. Tensors
+ * it reads are marked in used[dict index] (when used is not NULL). A required tensor that
+ * is absent is appended to `missing` (not an error here: the caller decides by
+ * strictness); absent parts are then kept as they are. Errors: FORMAT / NOT_FINITE /
+ * INVALID_ARGUMENT naming the tensor, OUT_OF_MEMORY; on error the plan holds nothing. */
+aihw_status aihw_tile_state_prepare(aihw_tile *tile, const struct aihw_st_dict *dict,
+                                    const char *prefix, unsigned char *used,
+                                    aihw_state_names *missing, aihw_tile_state_plan *plan);
+/* Writes a prepared plan into its tile (cannot fail) and releases the plan. */
+void aihw_tile_state_commit(aihw_tile_state_plan *plan);
+/* Releases a plan that will not be committed. Accepts a zeroed plan. */
+void aihw_tile_state_plan_free(aihw_tile_state_plan *plan);
+
+/* prepare + commit for one tile. strict = 1: every missing tensor and every tensor under
+ * `prefix` the tile does not read is a FORMAT error listing them all by name; strict = 0:
+ * present tensors are loaded, the rest ignored. The tile is unchanged on any error. */
+aihw_status aihw_tile_state_import(aihw_tile *tile, const struct aihw_st_dict *dict,
+                                   const char *prefix, int strict);
+
+/* First difference between two JSON values, as a path ("device.dw_min", "children[2]")
+ * into `path` (size bytes); object keys equal to `ignore_key` (may be NULL) are skipped.
+ * Returns 1 if they differ (path "" when the roots themselves differ), else 0; then
+ * *at_a / *at_b (when not NULL) receive the differing nodes, NULL for a side where the
+ * key or element is absent. Numbers compare by value, objects by key set in any order. */
+int aihw_json_first_difference(const struct cJSON *a, const struct cJSON *b,
+                               const char *ignore_key, char *path, size_t size,
+                               const struct cJSON **at_a, const struct cJSON **at_b);
+
+/* Prints item compactly (malloc'ed; free() it) with infinite numbers as 1e999 / -1e999
+ * (cJSON alone would print null), so that the parameter readers read back exactly the
+ * floats the tree was parsed from. Turns item's infinite numbers into raw items. NULL when
+ * out of memory (sets no error). */
+char *aihw_json_print_exact(struct cJSON *item);
+
 #endif
