@@ -238,6 +238,38 @@ static void fill_split_at_multiple_of_four_equals_one_call(void) {
   }
 }
 
+/* rng.c's two paths (the AVX2 one, where compiled, and the portable reference) give the
+ * same bits for every length from 0 to 300, which covers whole chunks and every tail of
+ * both, at offsets that include block numbers wrapping past 2^32, on several streams. */
+static void fast_and_portable_fills_are_identical(void) {
+  enum { max_n = 300 };
+  static float fast[max_n + 1], portable[max_n + 1];
+  const size_t firsts[] = {0, 4, 4 * 1000003, 4 * (size_t)(0xffffffffu - 40u)};
+  int same = 1;
+  for (uint32_t k = 0; k < 3; ++k) {
+    aihw_rng_stream s = aihw_rng_stream_make(0x9e3779b9u * (k + 1u), 17u * k,
+                                             ((uint64_t)k << 40) | 12345u, AIHW_RNG_PROGRAM, k);
+    for (size_t f = 0; f < sizeof firsts / sizeof firsts[0]; ++f)
+      for (size_t n = 0; n <= max_n; ++n)
+        for (int uniform = 0; uniform < 2; ++uniform) {
+          fast[n] = portable[n] = -99.0f; /* guard: neither may write past n */
+          if (uniform) {
+            aihw_rng_fill_uniform(&s, 3u + k, firsts[f], fast, n);
+            aihw_rng_fill_uniform_portable(&s, 3u + k, firsts[f], portable, n);
+          } else {
+            aihw_rng_fill_normal(&s, 3u + k, firsts[f], fast, n);
+            aihw_rng_fill_normal_portable(&s, 3u + k, firsts[f], portable, n);
+          }
+          int equal = memcmp(fast, portable, (n + 1) * sizeof *fast) == 0;
+          if (!equal)
+            fprintf(stderr, "  %s paths differ: stream %u, first %zu, n %zu\n",
+                    uniform ? "uniform" : "normal", k, firsts[f], n);
+          same &= equal;
+        }
+  }
+  CHECK(same);
+}
+
 /* Number of equal elements between two 256-long normal fills. */
 static int count_equal(const aihw_rng_stream *a, uint32_t row_a, const aihw_rng_stream *b,
                        uint32_t row_b) {
@@ -290,4 +322,5 @@ TEST_MAIN(TEST(philox_matches_random123_known_answers),
           TEST(fills_equal_scalar_blocks_element_by_element),
           TEST(fills_wrap_block_numbers_like_scalar_form),
           TEST(fill_split_at_multiple_of_four_equals_one_call),
+          TEST(fast_and_portable_fills_are_identical),
           TEST(every_stream_coordinate_changes_the_stream))
