@@ -2,7 +2,8 @@
 # Installs every package aihw needs to build and test on Debian 12 (bookworm): compiler,
 # CMake, pkg-config, OpenBLAS (its OpenMP build, see docs and DESIGN §5: the pthread build
 # spins against libgomp), cJSON, zlib, PLplot with its cairo driver (the tool's PNG/SVG
-# plots, DESIGN §5), git and CA certificates.
+# plots, DESIGN §5), git, CA certificates and
+# the Fashion-MNIST data set (dataset-fashion-mnist, for `aihw train`).
 #
 # Idempotent: when every package is already installed (checked with dpkg-query) apt is not
 # touched at all, so reruns take well under a second. Otherwise runs `apt-get update` and
@@ -22,8 +23,10 @@ PACKAGES=(
   zlib1g-dev
   libplplot-dev
   plplot-driver-cairo
+  fonts-dejavu-core
   git
   ca-certificates
+  dataset-fashion-mnist
 )
 
 say() { printf 'install-deps: %s\n' "$*"; }

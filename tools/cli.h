@@ -32,6 +32,8 @@ int cli_bench_run(int argc, char **argv);
 void cli_bench_usage(FILE *out);
 int cli_response_run(int argc, char **argv);
 void cli_response_usage(FILE *out);
+int cli_train_run(int argc, char **argv);
+void cli_train_usage(FILE *out);
 
 /* True if argv[*i] is the flag `name` (no value). */
 int cli_is_flag(char **argv, int i, const char *name);

@@ -14,6 +14,8 @@ static const cli_command commands[] = {
      cli_demo_usage},
     {"response", "pulse response of a device model (mean and std of K devices)",
      cli_response_run, cli_response_usage},
+    {"train", "train a network on Fashion-MNIST, per-epoch loss and test accuracy",
+     cli_train_run, cli_train_usage},
     {"bench", "benchmarks, each against its floor (aihw bench <op>)", cli_bench_run,
      cli_bench_usage},
 };
