@@ -123,14 +123,18 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
 AIHW_API aihw_status aihw_tile_get_weights(const aihw_tile *tile, float *w, int64_t rows,
                                            int64_t cols);
 
-/* Forward pass y[batch][out_size] = periphery(W x) for x[batch][in_size]. x must be
+/* Forward pass y[batch][out_size] = s * alpha_c * periphery(W x) for x[batch][in_size]:
+ * W is the weight-modifier copy in training mode (INFERENCE tiles, after the first
+ * post-update step), alpha_c the drift-compensation factor (INFERENCE tiles in evaluation
+ * mode, after programming) and s the digital output scales (1 unless set). x must be
  * finite. y may not alias x. Errors: INVALID_ARGUMENT, SHAPE, NOT_FINITE, OUT_OF_MEMORY;
  * y is untouched on error. */
 AIHW_API aihw_status aihw_tile_forward(aihw_tile *tile, const float *x, int64_t batch,
                                        int64_t in_size, float *y, int64_t out_size);
 
-/* Backward pass z[batch][in_size] = periphery(W^T d) for d[batch][out_size], through the
- * backward IO parameters (no bound management; the bias column's gradient is dropped). */
+/* Backward pass z[batch][in_size] = periphery(W^T (s d)) for d[batch][out_size], through
+ * the backward IO parameters (no bound management; the bias column's gradient is
+ * dropped); W and s as for the forward. */
 AIHW_API aihw_status aihw_tile_backward(aihw_tile *tile, const float *d, int64_t batch,
                                         int64_t out_size, float *z, int64_t in_size);
 
