@@ -52,8 +52,10 @@ static const char *write_file(const char *name, int gz, const unsigned char *hea
   } else {
     FILE *f = fopen(path, "wb");
     CHECK(f != NULL);
-    CHECK(fwrite(header, 1, header_len, f) == header_len);
-    CHECK(fwrite(body, 1, body_len, f) == body_len);
+    if (header_len > 0) /* fwrite's buffer must not be NULL, even for 0 bytes */
+      CHECK(fwrite(header, 1, header_len, f) == header_len);
+    if (body_len > 0)
+      CHECK(fwrite(body, 1, body_len, f) == body_len);
     CHECK(fclose(f) == 0);
   }
   return path;
