@@ -248,6 +248,15 @@ static void make_trains(const aihw_tile *tile, const aihw_update_params *up, uin
       if (prob[j] > uni[j])
         word[j * words] |= bit;
   }
+  /* An element that never fired takes part in no coincidence: sign 0 lets the row loops
+   * skip it (with small gradients most d rows fire nothing). */
+  for (int64_t j = 0; j < n; ++j) {
+    uint32_t any = 0;
+    for (int w = 0; w < words; ++w)
+      any |= bits[j * words + w];
+    if (any == 0)
+      sign[j] = 0;
+  }
 }
 
 /* Dense counts (§4.5) of a vector: MEAN_COUNT gives clip(rint(BL pp), 0, BL); IMPLICIT
