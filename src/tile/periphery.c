@@ -22,13 +22,13 @@
  */
 #include "tile/periphery.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "backend/cpu/gemm.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -173,18 +173,14 @@ static void gemm_rows(int transposed, const float *w, int64_t rows, int64_t cols
                       const float *u, int64_t a, float *y) {
   if (!transposed) { /* y = W u: Y = U W^T, U [a][cols] */
     if (a == 1)
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)rows, (int)cols, 1.0f, w, (int)cols, u,
-                  1, 0.0f, y, 1);
+      aihw_sgemv(0, rows, cols, 1.0f, w, cols, u, 0.0f, y);
     else
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)a, (int)rows, (int)cols, 1.0f,
-                  u, (int)cols, w, (int)cols, 0.0f, y, (int)rows);
+      aihw_sgemm(0, 1, a, rows, cols, 1.0f, u, cols, w, cols, 0.0f, y, rows);
   } else { /* z = W^T u: Z = U W, U [a][rows] */
     if (a == 1)
-      cblas_sgemv(CblasRowMajor, CblasTrans, (int)rows, (int)cols, 1.0f, w, (int)cols, u, 1,
-                  0.0f, y, 1);
+      aihw_sgemv(1, rows, cols, 1.0f, w, cols, u, 0.0f, y);
     else
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)a, (int)cols, (int)rows,
-                  1.0f, u, (int)rows, w, (int)cols, 0.0f, y, (int)cols);
+      aihw_sgemm(0, 0, a, cols, rows, 1.0f, u, rows, w, cols, 0.0f, y, cols);
   }
 }
 

@@ -22,13 +22,13 @@
  * 4. Write noise: devices that received a step get fresh visible weights.
  * Each sample consumes one op-counter value.
  */
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include "backend/cpu/gemm.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -123,12 +123,8 @@ static aihw_status exact_update(aihw_tile *tile, const float *x, int64_t batch,
     d = ds;
   }
   const float scale = -lr / tile->backward_alpha;
-  if (batch == 1)
-    cblas_sger(CblasRowMajor, (int)rows, (int)cols, scale, d, 1, u, 1, tile->weights,
-               (int)cols);
-  else
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, (int)cols, (int)batch,
-                scale, d, (int)rows, u, (int)cols, 1.0f, tile->weights, (int)cols);
+  /* W += scale d^T u (one product over the batch; blocked for thread independence) */
+  aihw_sgemm(1, 0, rows, cols, batch, scale, d, rows, u, cols, 1.0f, tile->weights, cols);
   if (tile->devices != NULL &&
       tile->config.update.pulse_type == AIHW_PULSE_NONE_WITH_DEVICE) {
     if (tile->devices->persistent != NULL) /* bounds act on the true weights */

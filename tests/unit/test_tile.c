@@ -368,6 +368,45 @@ static void noisy_results_are_bit_identical_across_thread_counts(void) {
 #endif
 }
 
+/* Large products too: OpenBLAS partitions a GEMM by its thread count and gives other bits
+ * for 1 and 2 threads at these sizes (measured); the tile's fixed block grid must not.
+ * Floating-point and analog tiles, forward, backward and exact update. */
+static void run_large(int threads, aihw_tile_kind kind, float *y, float *z, float *w_after) {
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  openblas_set_num_threads(threads);
+  const int out = 300, in = 700, batch = 70;
+  float *w = random_array((size_t)(out * in), 0.05f, 41);
+  float *x = random_array((size_t)(batch * in), 1.0f, 42);
+  float *d = random_array((size_t)(batch * out), 1.0f, 43);
+  aihw_tile *t = make_tile(kind, NULL, NULL, out, in, w);
+  CHECK_OK(aihw_tile_forward(t, x, batch, in, y, out));
+  CHECK_OK(aihw_tile_backward(t, d, batch, out, z, in));
+  CHECK_OK(aihw_tile_update(t, x, batch, in, d, out, 0.01f));
+  CHECK_OK(aihw_tile_get_weights(t, w_after, out, in));
+  aihw_tile_destroy(t);
+  free(w);
+  free(x);
+  free(d);
+}
+
+static void large_products_are_bit_identical_across_thread_counts(void) {
+  static float y1[70 * 300], y2[70 * 300], z1[70 * 700], z2[70 * 700];
+  static float w1[300 * 700], w2[300 * 700];
+  const aihw_tile_kind kinds[2] = {AIHW_TILE_FLOATING_POINT, AIHW_TILE_INFERENCE};
+  for (int k = 0; k < 2; ++k) {
+    run_large(1, kinds[k], y1, z1, w1);
+    run_large(2, kinds[k], y2, z2, w2);
+    CHECK(memcmp(y1, y2, sizeof y1) == 0);
+    CHECK(memcmp(z1, z2, sizeof z1) == 0);
+    CHECK(memcmp(w1, w2, sizeof w1) == 0);
+  }
+#ifdef _OPENMP
+  omp_set_num_threads(2);
+#endif
+}
+
 /* The op counter is the stream position: restoring it replays the same noise. */
 static void restoring_the_counter_replays_the_noise(void) {
   const int out = 8, in = 8;
@@ -498,6 +537,7 @@ TEST_MAIN(TEST(floating_point_tile_computes_the_exact_product),
           TEST(bound_management_recomputes_only_saturated_samples),
           TEST(digital_alpha_scales_outputs),
           TEST(noisy_results_are_bit_identical_across_thread_counts),
+          TEST(large_products_are_bit_identical_across_thread_counts),
           TEST(restoring_the_counter_replays_the_noise),
           TEST(different_tile_ids_draw_different_noise),
           TEST(bad_arguments_are_rejected_with_clear_errors),
