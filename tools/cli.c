@@ -1,10 +1,11 @@
 /* Shared helpers of the aihw command-line tool (cli.h): option parsing, thread control,
- * error reporting and reproducible test data. */
+ * error reporting, reproducible test data and reading small text files. */
 #include "cli.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -95,4 +96,52 @@ void cli_fill_uniform(float *out, int64_t rows, int64_t cols, float lo, float hi
     for (int64_t c = 0; c < cols; ++c)
       row[c] = lo + width * row[c];
   }
+}
+
+int cli_names_a_file(const char *arg) {
+  const size_t len = strlen(arg);
+  return strchr(arg, '/') != NULL || (len >= 5 && strcasecmp(arg + len - 5, ".json") == 0);
+}
+
+char *cli_read_text_file(const char *cmd, const char *what, const char *path, long max_bytes) {
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) {
+    fprintf(stderr, "aihw %s: cannot read %s '%s': ", cmd, what, path);
+    perror(NULL);
+    return NULL;
+  }
+  char *text = NULL;
+  size_t used = 0, capacity = 0;
+  for (;;) {
+    if (used + 4096 + 1 > capacity) {
+      if (capacity >= (size_t)max_bytes) {
+        fprintf(stderr, "aihw %s: %s '%s' is larger than %ld bytes\n", cmd, what, path,
+                max_bytes);
+        goto fail;
+      }
+      size_t grown_capacity = capacity == 0 ? 65536 : 2 * capacity;
+      char *grown = realloc(text, grown_capacity);
+      if (grown == NULL) {
+        fprintf(stderr, "aihw %s: out of memory reading '%s'\n", cmd, path);
+        goto fail;
+      }
+      text = grown;
+      capacity = grown_capacity;
+    }
+    size_t got = fread(text + used, 1, capacity - used - 1, f);
+    used += got;
+    if (got == 0)
+      break;
+  }
+  if (ferror(f)) {
+    fprintf(stderr, "aihw %s: error reading %s '%s'\n", cmd, what, path);
+    goto fail;
+  }
+  fclose(f);
+  text[used] = '\0';
+  return text;
+fail:
+  fclose(f);
+  free(text);
+  return NULL;
 }

@@ -69,4 +69,13 @@ int cli_usage_error(const char *cmd, const char *arg, void (*usage)(FILE *out));
 void cli_fill_uniform(float *out, int64_t rows, int64_t cols, float lo, float hi, uint32_t seed,
                       uint32_t stream);
 
+/* 1 if a --device / --rpu argument names a JSON file (contains '/' or ends in ".json")
+ * rather than a preset. */
+int cli_names_a_file(const char *arg);
+
+/* Reads a whole text file of at most max_bytes (NUL-terminated; the caller frees it), or
+ * returns NULL after printing "aihw <cmd>: cannot read <what> '<path>': <reason>" to
+ * stderr. */
+char *cli_read_text_file(const char *cmd, const char *what, const char *path, long max_bytes);
+
 #endif

@@ -151,67 +151,16 @@ static int parse_args(int argc, char **argv, response_options *o) {
   return 0;
 }
 
-/* A device argument names a file when it ends in ".json" or contains a '/'. */
-static int names_a_file(const char *device) {
-  const size_t len = strlen(device);
-  return strchr(device, '/') != NULL ||
-         (len >= 5 && strcasecmp(device + len - 5, ".json") == 0);
-}
-
-/* Reads a whole text file (NUL-terminated, caller frees), or NULL after printing why. */
-static char *read_text_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "aihw response: cannot read device file '%s': ", path);
-    perror(NULL);
-    return NULL;
-  }
-  char *text = NULL;
-  size_t used = 0, capacity = 0;
-  for (;;) {
-    if (used + 4096 + 1 > capacity) {
-      if (capacity >= (size_t)RESPONSE_MAX_FILE_BYTES) {
-        fprintf(stderr, "aihw response: device file '%s' is larger than %ld bytes\n", path,
-                RESPONSE_MAX_FILE_BYTES);
-        goto fail;
-      }
-      size_t grown_capacity = capacity == 0 ? 65536 : 2 * capacity;
-      char *grown = realloc(text, grown_capacity);
-      if (grown == NULL) {
-        fprintf(stderr, "aihw response: out of memory reading '%s'\n", path);
-        goto fail;
-      }
-      text = grown;
-      capacity = grown_capacity;
-    }
-    size_t got = fread(text + used, 1, capacity - used - 1, f);
-    used += got;
-    if (got == 0)
-      break;
-  }
-  if (ferror(f)) {
-    fprintf(stderr, "aihw response: error reading device file '%s'\n", path);
-    goto fail;
-  }
-  fclose(f);
-  text[used] = '\0';
-  return text;
-fail:
-  fclose(f);
-  free(text);
-  return NULL;
-}
-
 /* Fills *params from the --device argument. Returns an exit status. */
 static int load_device(const char *device, aihw_device_params *params) {
-  if (!names_a_file(device)) {
+  if (!cli_names_a_file(device)) {
     if (aihw_device_params_preset(device, params) != AIHW_OK) {
       fprintf(stderr, "aihw response: --device: %s\n", aihw_last_error());
       return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
   }
-  char *text = read_text_file(device);
+  char *text = cli_read_text_file("response", "device file", device, RESPONSE_MAX_FILE_BYTES);
   if (text == NULL)
     return CLI_EXIT_FAILURE;
   aihw_status s = aihw_device_params_from_json(text, params);
@@ -420,7 +369,7 @@ static int write_plot(const response_options *o, const aihw_device_params *devic
   char name[512], title[600], curve_label[64];
   const char *slash = strrchr(o->device, '/');
   plot_escape(slash != NULL ? slash + 1 : o->device, name, sizeof name);
-  if (names_a_file(o->device)) /* the file's base name: a title, not a path */
+  if (cli_names_a_file(o->device)) /* the file's base name: a title, not a path */
     snprintf(title, sizeof title, "%s (%s)", aihw_device_type_name(device->type), name);
   else
     snprintf(title, sizeof title, "%s", name);

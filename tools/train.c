@@ -160,59 +160,9 @@ static int parse_args(int argc, char **argv, train_options *o) {
   return 0;
 }
 
-/* An rpu argument names a file when it ends in ".json" or contains a '/'. */
-static int names_a_file(const char *rpu) {
-  const size_t len = strlen(rpu);
-  return strchr(rpu, '/') != NULL || (len >= 5 && strcasecmp(rpu + len - 5, ".json") == 0);
-}
-
-/* Reads a whole text file (NUL-terminated, caller frees), or NULL after printing why. */
-static char *read_text_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fprintf(stderr, "aihw train: cannot read --rpu file '%s': ", path);
-    perror(NULL);
-    return NULL;
-  }
-  char *text = NULL;
-  size_t used = 0, capacity = 0;
-  for (;;) {
-    if (used + 4096 + 1 > capacity) {
-      if (capacity >= (size_t)TRAIN_MAX_CONFIG_BYTES) {
-        fprintf(stderr, "aihw train: --rpu file '%s' is larger than %ld bytes\n", path,
-                TRAIN_MAX_CONFIG_BYTES);
-        goto fail;
-      }
-      size_t grown_capacity = capacity == 0 ? 65536 : 2 * capacity;
-      char *grown = realloc(text, grown_capacity);
-      if (grown == NULL) {
-        fprintf(stderr, "aihw train: out of memory reading '%s'\n", path);
-        goto fail;
-      }
-      text = grown;
-      capacity = grown_capacity;
-    }
-    size_t got = fread(text + used, 1, capacity - used - 1, f);
-    used += got;
-    if (got == 0)
-      break;
-  }
-  if (ferror(f)) {
-    fprintf(stderr, "aihw train: error reading --rpu file '%s'\n", path);
-    goto fail;
-  }
-  fclose(f);
-  text[used] = '\0';
-  return text;
-fail:
-  fclose(f);
-  free(text);
-  return NULL;
-}
-
 /* Fills *config from --rpu and the seed. Returns an exit status. */
 static int load_config(const train_options *o, aihw_tile_config *config) {
-  if (!names_a_file(o->rpu)) {
+  if (!cli_names_a_file(o->rpu)) {
     if (aihw_tile_config_preset(o->rpu, config) != AIHW_OK) {
       fprintf(stderr, "aihw train: --rpu: %s\n", aihw_last_error());
       return CLI_EXIT_USAGE;
@@ -220,7 +170,7 @@ static int load_config(const train_options *o, aihw_tile_config *config) {
     /* a named configuration has no seeds of its own: --seed sets them all */
     config->device.construction_seed = o->seed;
   } else {
-    char *text = read_text_file(o->rpu);
+    char *text = cli_read_text_file("train", "--rpu file", o->rpu, TRAIN_MAX_CONFIG_BYTES);
     if (text == NULL)
       return CLI_EXIT_FAILURE;
     aihw_status s = aihw_tile_config_from_json(text, config);
