@@ -34,6 +34,8 @@ int cli_response_run(int argc, char **argv);
 void cli_response_usage(FILE *out);
 int cli_train_run(int argc, char **argv);
 void cli_train_usage(FILE *out);
+int cli_infer_run(int argc, char **argv);
+void cli_infer_usage(FILE *out);
 
 /* True if argv[*i] is the flag `name` (no value). */
 int cli_is_flag(char **argv, int i, const char *name);

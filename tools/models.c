@@ -1,0 +1,233 @@
+/* Data, tile configurations and built-in networks of `aihw train` and `aihw infer`
+ * (models.h). */
+#define _POSIX_C_SOURCE 200809L /* access */
+#include "models.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "core/error.h" /* AIHW_TRY */
+#include "core/idx.h"
+
+#define MODELS_MAX_CONFIG_BYTES (16L << 20)
+#define MODELS_EVAL_BATCH 1000
+
+/* ---- data --------------------------------------------------------------------------- */
+
+void models_split_free(models_split *s) {
+  free(s->x);
+  free(s->labels);
+  memset(s, 0, sizeof *s);
+}
+
+/* Path of an IDX file in dir: "<name>.gz" if it exists, else "<name>". */
+static void idx_path(const char *dir, const char *name, char *out, size_t size) {
+  snprintf(out, size, "%s/%s.gz", dir, name);
+  if (access(out, F_OK) != 0)
+    snprintf(out, size, "%s/%s", dir, name);
+}
+
+/* Loads one split (prefix "train" or "t10k"). */
+static int load_split(const char *cmd, const char *dir, const char *prefix, long limit,
+                      models_split *out) {
+  char images_path[4096], labels_path[4096], name[64];
+  snprintf(name, sizeof name, "%s-images-idx3-ubyte", prefix);
+  idx_path(dir, name, images_path, sizeof images_path);
+  snprintf(name, sizeof name, "%s-labels-idx1-ubyte", prefix);
+  idx_path(dir, name, labels_path, sizeof labels_path);
+
+  aihw_idx_array images = {0}, labels = {0};
+  int rc = CLI_EXIT_FAILURE;
+  aihw_status s = aihw_idx_read_u8(images_path, 3, limit, &images);
+  if (s == AIHW_OK)
+    s = aihw_idx_read_u8(labels_path, 1, limit, &labels);
+  if (s != AIHW_OK) {
+    fprintf(stderr, "aihw %s: %s\n", cmd, aihw_last_error());
+    goto done;
+  }
+  if (images.dims[0] != labels.dims[0]) {
+    fprintf(stderr, "aihw %s: '%s' has %lld images but '%s' has %lld labels\n", cmd,
+            images_path, (long long)images.dims[0], labels_path, (long long)labels.dims[0]);
+    goto done;
+  }
+  out->n = images.dims[0];
+  out->features = images.dims[1] * images.dims[2];
+  out->x = malloc(sizeof *out->x * (size_t)(out->n * out->features));
+  out->labels = malloc(sizeof *out->labels * (size_t)out->n);
+  if (out->x == NULL || out->labels == NULL) {
+    fprintf(stderr, "aihw %s: out of memory for %lld images\n", cmd, (long long)out->n);
+    models_split_free(out);
+    goto done;
+  }
+  for (int64_t k = 0; k < out->n * out->features; ++k)
+    out->x[k] = (float)images.data[k] / 255.0f;
+  for (int64_t k = 0; k < out->n; ++k) {
+    if (labels.data[k] >= MODELS_CLASSES) {
+      fprintf(stderr, "aihw %s: '%s': label %d of item %lld is not a class 0..%d\n", cmd,
+              labels_path, labels.data[k], (long long)k, MODELS_CLASSES - 1);
+      models_split_free(out);
+      goto done;
+    }
+    out->labels[k] = labels.data[k];
+  }
+  rc = CLI_EXIT_OK;
+done:
+  free(images.data);
+  free(labels.data);
+  return rc;
+}
+
+int models_load_data(const char *cmd, const char *data_dir, long limit_train, long limit_test,
+                     models_split *train, models_split *test) {
+  const char *dir = data_dir != NULL ? data_dir : MODELS_DEFAULT_DATA_DIR;
+  if (data_dir == NULL) {
+    char probe[512];
+    idx_path(dir, "t10k-images-idx3-ubyte", probe, sizeof probe);
+    if (access(probe, R_OK) != 0) {
+      fprintf(stderr,
+              "aihw %s: Fashion-MNIST not found in %s: install Debian's "
+              "dataset-fashion-mnist package (sudo apt-get install dataset-fashion-mnist, "
+              "or scripts/install-deps.sh), or give --data-dir DIR with the IDX files\n",
+              cmd, dir);
+      return CLI_EXIT_FAILURE;
+    }
+  }
+  int rc = train != NULL ? load_split(cmd, dir, "train", limit_train, train) : CLI_EXIT_OK;
+  if (rc == CLI_EXIT_OK)
+    rc = load_split(cmd, dir, "t10k", limit_test, test);
+  if (rc == CLI_EXIT_OK && train != NULL && train->features != test->features) {
+    fprintf(stderr, "aihw %s: training images have %lld pixels, test images %lld\n", cmd,
+            (long long)train->features, (long long)test->features);
+    models_split_free(train);
+    models_split_free(test);
+    rc = CLI_EXIT_FAILURE;
+  }
+  return rc;
+}
+
+/* ---- tile configuration ---------------------------------------------------------------- */
+
+int models_load_rpu(const char *cmd, const char *spec, uint32_t seed, aihw_tile_config *config,
+                    aihw_mapping_params *mapping) {
+  *mapping = aihw_mapping_params_default();
+  if (!cli_names_a_file(spec)) {
+    if (aihw_tile_config_preset(spec, config) != AIHW_OK) {
+      fprintf(stderr, "aihw %s: --rpu: %s\n", cmd, aihw_last_error());
+      return CLI_EXIT_USAGE;
+    }
+    /* a named configuration has no seeds of its own: --seed sets them all */
+    config->device.construction_seed = seed;
+  } else {
+    char *text = cli_read_text_file(cmd, "--rpu file", spec, MODELS_MAX_CONFIG_BYTES);
+    if (text == NULL)
+      return CLI_EXIT_FAILURE;
+    aihw_status s = aihw_rpu_config_from_json(text, config, mapping);
+    free(text);
+    if (s != AIHW_OK) {
+      fprintf(stderr, "aihw %s: --rpu file '%s': %s: %s\n", cmd, spec, aihw_status_name(s),
+              aihw_last_error());
+      return CLI_EXIT_FAILURE;
+    }
+  }
+  config->seed = seed;
+  return CLI_EXIT_OK;
+}
+
+/* ---- networks ------------------------------------------------------------------------- */
+
+const char *models_known_archs(void) { return "mlp"; }
+
+/* Builds a network layer by layer, handing out tile ids. */
+typedef struct builder {
+  aihw_module *seq;
+  aihw_tile_config config;
+  const aihw_mapping_params *mapping;
+  const char *what;
+} builder;
+
+static aihw_status add(builder *b, aihw_module *m) {
+  b->what = "aihw_sequential_append";
+  return aihw_sequential_append(b->seq, m);
+}
+
+static aihw_status add_linear(builder *b, int64_t in, int64_t out) {
+  aihw_module *m = NULL;
+  b->what = "aihw_linear_create";
+  AIHW_TRY(aihw_linear_create(&b->config, b->mapping, in, out, 1, &m));
+  int64_t rows = 0, cols = 0;
+  aihw_linear_tile_grid(m, &rows, &cols);
+  b->config.tile_id += (uint32_t)(rows * cols);
+  return add(b, m);
+}
+
+static aihw_status add_activation(builder *b, aihw_module_kind kind, int64_t features) {
+  aihw_module *m = NULL;
+  b->what = "aihw_activation_create";
+  AIHW_TRY(aihw_activation_create(kind, features, &m));
+  return add(b, m);
+}
+
+/* aihwkit's MNIST example: in-256-128-10, sigmoid between the layers. */
+static aihw_status build_mlp(builder *b, int64_t in_features) {
+  const int64_t sizes[4] = {in_features, 256, 128, MODELS_CLASSES};
+  for (int layer = 0; layer < 3; ++layer) {
+    AIHW_TRY(add_linear(b, sizes[layer], sizes[layer + 1]));
+    if (layer < 2)
+      AIHW_TRY(add_activation(b, AIHW_MODULE_SIGMOID, sizes[layer + 1]));
+  }
+  return AIHW_OK;
+}
+
+int models_build(const char *cmd, const char *arch, const aihw_tile_config *config,
+                 const aihw_mapping_params *mapping, int64_t in_features, aihw_module **out) {
+  builder b = {NULL, *config, mapping, "aihw_sequential_create"};
+  if (strcmp(arch, "mlp") != 0) {
+    fprintf(stderr, "aihw %s: --arch: unknown network '%s' (known: %s)\n", cmd, arch,
+            models_known_archs());
+    return CLI_EXIT_USAGE;
+  }
+  aihw_status s = aihw_sequential_create(&b.seq);
+  if (s == AIHW_OK)
+    s = build_mlp(&b, in_features);
+  if (s != AIHW_OK) {
+    aihw_module_destroy(b.seq);
+    return cli_report_failure(cmd, b.what, s);
+  }
+  *out = b.seq;
+  return CLI_EXIT_OK;
+}
+
+/* ---- evaluation ------------------------------------------------------------------------ */
+
+aihw_status models_accuracy(aihw_module *model, const models_split *test, double *accuracy,
+                            const char **what) {
+  const int64_t classes = aihw_module_out_features(model);
+  float *out = malloc(sizeof *out * (size_t)(MODELS_EVAL_BATCH * classes));
+  *what = "malloc";
+  if (out == NULL)
+    return AIHW_ERR_OUT_OF_MEMORY;
+  *what = "aihw_module_set_training";
+  aihw_status s = aihw_module_set_training(model, 0);
+  int64_t correct = 0;
+  for (int64_t first = 0; first < test->n && s == AIHW_OK; first += MODELS_EVAL_BATCH) {
+    const int64_t m =
+        first + MODELS_EVAL_BATCH <= test->n ? MODELS_EVAL_BATCH : test->n - first;
+    *what = "aihw_module_forward";
+    s = aihw_module_forward(model, test->x + first * test->features, m, test->features, out,
+                            classes);
+    for (int64_t i = 0; i < m && s == AIHW_OK; ++i) {
+      const float *row = out + i * classes;
+      int64_t best = 0;
+      for (int64_t c = 1; c < classes; ++c)
+        if (row[c] > row[best])
+          best = c;
+      correct += best == test->labels[first + i];
+    }
+  }
+  free(out);
+  *accuracy = 100.0 * (double)correct / (double)test->n;
+  return s;
+}

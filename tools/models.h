@@ -1,0 +1,50 @@
+/* What `aihw train` and `aihw infer` share: the data set (IDX files), the tile
+ * configuration of --rpu, the built-in architectures of --arch and test accuracy.
+ * Every function that can fail prints "aihw <cmd>: ..." to stderr and returns an exit
+ * status (CLI_EXIT_*). */
+#ifndef AIHW_TOOLS_MODELS_H
+#define AIHW_TOOLS_MODELS_H
+
+#include <stdint.h>
+
+#include "aihw/aihw.h"
+
+#define MODELS_CLASSES 10
+#define MODELS_DEFAULT_DATA_DIR "/usr/share/datasets/fashion-mnist"
+
+/* One split of an image classification set: pixels / 255, labels 0..9. */
+typedef struct models_split {
+  float *x;        /* [n][features] */
+  int32_t *labels; /* [n] */
+  int64_t n, features;
+} models_split;
+
+void models_split_free(models_split *s);
+
+/* Loads the training split (train may be NULL to skip it) and the test split of the IDX
+ * files in data_dir (NULL: the Debian package's directory; when it is missing the message
+ * says how to install it). limit_*: first N items only (0 = all). */
+int models_load_data(const char *cmd, const char *data_dir, long limit_train, long limit_test,
+                     models_split *train, models_split *test);
+
+/* --rpu: a preset name (aihw_tile_config_preset; its construction seed becomes `seed`) or
+ * an RPU-config JSON file (aihw_rpu_config_from_json: tile configuration plus optional
+ * "mapping"); then config->seed = seed. *mapping gets the file's or the defaults. */
+int models_load_rpu(const char *cmd, const char *spec, uint32_t seed, aihw_tile_config *config,
+                    aihw_mapping_params *mapping);
+
+/* Built-in networks by name ("mlp"), every analog layer on tiles of `config` with
+ * `mapping`; tile ids config->tile_id, +1, ... over every tile in layer order. Returns
+ * the module through *out; `in_features` is the data's pixel count. */
+int models_build(const char *cmd, const char *arch, const aihw_tile_config *config,
+                 const aihw_mapping_params *mapping, int64_t in_features, aihw_module **out);
+
+/* Names models_build knows, for messages ("mlp, lenet5"). */
+const char *models_known_archs(void);
+
+/* Test accuracy in percent (evaluation mode, argmax of the outputs, batches of 1000).
+ * Returns AIHW_OK or the failing call's status (*what names it). */
+aihw_status models_accuracy(aihw_module *model, const models_split *test, double *accuracy,
+                            const char **what);
+
+#endif
