@@ -1,11 +1,13 @@
 /* Data, tile configurations and built-in networks of `aihw train` and `aihw infer`
  * (models.h). */
-#define _POSIX_C_SOURCE 200809L /* access */
+#define _POSIX_C_SOURCE 200809L /* access, clock_gettime */
 #include "models.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -229,5 +231,126 @@ aihw_status models_accuracy(aihw_module *model, const models_split *test, double
   }
   free(out);
   *accuracy = 100.0 * (double)correct / (double)test->n;
+  return s;
+}
+
+/* ---- training ------------------------------------------------------------------------- */
+
+double models_now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static uint64_t splitmix64(uint64_t *state) {
+  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+/* order = a permutation of 0..n-1, a function of (seed, epoch) only. */
+static void shuffle(int64_t *order, int64_t n, uint32_t seed, long epoch) {
+  uint64_t state = ((uint64_t)seed << 32) ^ (uint64_t)epoch ^ 0x5348554646ull; /* "SHUFF" */
+  for (int64_t k = 0; k < n; ++k)
+    order[k] = k;
+  for (int64_t k = n - 1; k > 0; --k) {
+    /* modulo bias is below 2^-40 for n < 2^24: irrelevant for an order */
+    const int64_t j = (int64_t)(splitmix64(&state) % (uint64_t)(k + 1));
+    const int64_t t = order[k];
+    order[k] = order[j];
+    order[j] = t;
+  }
+}
+
+static void format_duration(double s, char *out, size_t size) {
+  if (!isfinite(s) || s < 0)
+    snprintf(out, size, "--:--");
+  else if (s >= 3600)
+    snprintf(out, size, "%d:%02d:%02d", (int)(s / 3600), (int)fmod(s / 60, 60),
+             (int)fmod(s, 60));
+  else
+    snprintf(out, size, "%02d:%02d", (int)(s / 60), (int)fmod(s, 60));
+}
+
+static void draw_bar(const models_train_options *o, long epoch, int64_t done, int64_t total,
+                     int64_t batch_k, int64_t batches, double loss, double rate, double eta_s) {
+  const int width = 24, filled = (int)((double)width * (double)done / (double)total);
+  char bar[32], eta[32];
+  for (int k = 0; k < width; ++k)
+    bar[k] = k < filled ? '#' : '.';
+  bar[width] = '\0';
+  format_duration(eta_s, eta, sizeof eta);
+  printf("\r%sepoch %ld/%ld [%s] batch %lld/%lld  loss %.4f  %.0f samples/s  ETA %s ",
+         o->label != NULL ? o->label : "", epoch, o->epochs, bar, (long long)batch_k,
+         (long long)batches, loss, rate, eta);
+  fflush(stdout);
+}
+
+aihw_status models_train_epoch(aihw_module *model, const models_split *train,
+                               const models_train_options *o, long epoch, models_epoch *r,
+                               const char **what) {
+  const int64_t n = train->n, f = train->features, batches = (n + o->batch - 1) / o->batch;
+  const int64_t classes = aihw_module_out_features(model);
+  int64_t *order = malloc(sizeof *order * (size_t)n);
+  float *x = malloc(sizeof *x * (size_t)(o->batch * f));
+  float *logits = malloc(sizeof *logits * (size_t)(o->batch * classes));
+  float *dlogits = malloc(sizeof *dlogits * (size_t)(o->batch * classes));
+  int32_t *labels = malloc(sizeof *labels * (size_t)o->batch);
+  aihw_status s = AIHW_OK;
+  *what = "malloc";
+  if (order == NULL || x == NULL || logits == NULL || dlogits == NULL || labels == NULL)
+    s = AIHW_ERR_OUT_OF_MEMORY;
+  if (s == AIHW_OK) {
+    shuffle(order, n, o->seed, epoch);
+    *what = "aihw_module_set_training";
+    s = aihw_module_set_training(model, 1);
+  }
+  double loss_sum = 0.0, last_draw = 0.0;
+  const double start = models_now_s();
+  for (int64_t k = 0; k < batches && s == AIHW_OK; ++k) {
+    const int64_t first = k * o->batch;
+    const int64_t m = first + o->batch <= n ? o->batch : n - first;
+    for (int64_t i = 0; i < m; ++i) {
+      const int64_t item = order[first + i];
+      memcpy(x + i * f, train->x + item * f, sizeof *x * (size_t)f);
+      labels[i] = train->labels[item];
+    }
+    float loss = 0.0f;
+    *what = "aihw_module_forward";
+    s = aihw_module_forward(model, x, m, f, logits, classes);
+    if (s == AIHW_OK) {
+      *what = "aihw_loss_cross_entropy";
+      s = aihw_loss_cross_entropy(logits, labels, m, classes, &loss, dlogits);
+    }
+    if (s == AIHW_OK) {
+      *what = "aihw_module_backward";
+      s = aihw_module_backward(model, dlogits, m, classes, NULL, f);
+    }
+    if (s == AIHW_OK) {
+      *what = "aihw_module_step";
+      s = aihw_module_step(model, o->lr);
+    }
+    loss_sum += (double)loss * (double)m;
+    if (o->bar && s == AIHW_OK) {
+      const double t = models_now_s(), elapsed = t - start;
+      if (t - last_draw >= 0.1 || k + 1 == batches) {
+        const int64_t done = first + m;
+        const double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
+        const double eta = rate > 0 ? (double)(n - done) / rate : NAN;
+        draw_bar(o, epoch, done, n, k + 1, batches, loss_sum / (double)done, rate, eta);
+        last_draw = t;
+      }
+    }
+  }
+  if (o->bar)
+    printf("\r\033[K"); /* clear the bar line */
+  r->time_s = models_now_s() - start;
+  r->loss = loss_sum / (double)n;
+  free(order);
+  free(x);
+  free(logits);
+  free(dlogits);
+  free(labels);
   return s;
 }

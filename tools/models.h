@@ -47,4 +47,29 @@ const char *models_known_archs(void);
 aihw_status models_accuracy(aihw_module *model, const models_split *test, double *accuracy,
                             const char **what);
 
+/* Training by mini-batch SGD (aihwkit's AnalogSGD through aihw_module_step): mean
+ * cross-entropy of the outputs, `batch` samples per step in an order shuffled per epoch as
+ * a function of (seed, epoch) alone. bar: redraw a progress line with '\r' (terminals
+ * only), cleared at the end; `label` prefixes it, `epochs` is shown as its total. */
+typedef struct models_train_options {
+  long batch, epochs;
+  float lr;
+  uint32_t seed;
+  int bar;
+  const char *label;
+} models_train_options;
+
+typedef struct models_epoch {
+  double loss, test_accuracy, time_s; /* mean training loss; percent; training seconds */
+} models_epoch;
+
+/* One epoch (numbered from 1); fills loss and time_s. Returns AIHW_OK or the failing
+ * call's status (*what names it). */
+aihw_status models_train_epoch(aihw_module *model, const models_split *train,
+                               const models_train_options *o, long epoch, models_epoch *r,
+                               const char **what);
+
+/* Monotonic clock in seconds. */
+double models_now_s(void);
+
 #endif

@@ -61,6 +61,8 @@ void cli_train_usage(FILE *out) {
           "  --limit-train N  train on the first N training images only\n"
           "  --limit-test N   evaluate on the first N test images only\n"
           "  --save FILE      save the trained model (aihw_module_save, safetensors)\n"
+          "  --init FILE      start from PyTorch weights: a state_dict of the same network\n"
+          "                   in safetensors (\"0.weight\", \"0.bias\", ...)\n"
           "  --json           one JSON object: {\"epochs\": [{\"epoch\", \"loss\",\n"
           "                   \"test_accuracy\", \"time_s\"}, ...], \"final_test_accuracy\"}\n"
           "                   (accuracies in percent; time_s: training time of the epoch)\n",
@@ -68,7 +70,7 @@ void cli_train_usage(FILE *out) {
 }
 
 typedef struct train_options {
-  const char *arch, *rpu, *data, *data_dir, *save_path;
+  const char *arch, *rpu, *data, *data_dir, *save_path, *init_path;
   long epochs, batch, threads, limit_train, limit_test;
   float lr;
   uint32_t seed;
@@ -100,10 +102,11 @@ static int parse_args(int argc, char **argv, train_options *o) {
       o->json = 1;
       continue;
     }
-    const char **strings[] = {&o->arch, &o->rpu, &o->data, &o->data_dir, &o->save_path};
-    const char *string_names[] = {"--arch", "--rpu", "--data", "--data-dir", "--save"};
+    const char **strings[] = {&o->arch,     &o->rpu,       &o->data,
+                              &o->data_dir, &o->save_path, &o->init_path};
+    const char *string_names[] = {"--arch", "--rpu", "--data", "--data-dir", "--save", "--init"};
     int matched = 0;
-    for (int k = 0; k < 5 && !matched; ++k) {
+    for (int k = 0; k < 6 && !matched; ++k) {
       if ((found = cli_option_value(argc, argv, &i, string_names[k], &value)) != 0) {
         if (found < 0)
           return 2;
@@ -151,117 +154,7 @@ static int parse_args(int argc, char **argv, train_options *o) {
 
 /* ---- training ----------------------------------------------------------------------- */
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static uint64_t splitmix64(uint64_t *state) {
-  uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-/* order = a permutation of 0..n-1, a function of (seed, epoch) only. */
-static void shuffle(int64_t *order, int64_t n, uint32_t seed, long epoch) {
-  uint64_t state = ((uint64_t)seed << 32) ^ (uint64_t)epoch ^ 0x5348554646ull; /* "SHUFF" */
-  for (int64_t k = 0; k < n; ++k)
-    order[k] = k;
-  for (int64_t k = n - 1; k > 0; --k) {
-    /* modulo bias is below 2^-40 for n < 2^24: irrelevant for an order */
-    const int64_t j = (int64_t)(splitmix64(&state) % (uint64_t)(k + 1));
-    const int64_t t = order[k];
-    order[k] = order[j];
-    order[j] = t;
-  }
-}
-
-typedef struct epoch_result {
-  double loss, test_accuracy, time_s;
-} epoch_result;
-
-typedef struct train_buffers {
-  int64_t *order;
-  float *x, *logits, *dlogits;
-  int32_t *labels;
-} train_buffers;
-
-static void format_duration(double s, char *out, size_t size) {
-  if (!isfinite(s) || s < 0)
-    snprintf(out, size, "--:--");
-  else if (s >= 3600)
-    snprintf(out, size, "%d:%02d:%02d", (int)(s / 3600), (int)fmod(s / 60, 60),
-             (int)fmod(s, 60));
-  else
-    snprintf(out, size, "%02d:%02d", (int)(s / 60), (int)fmod(s, 60));
-}
-
-static void draw_bar(long epoch, long epochs, int64_t done, int64_t total, int64_t batch_k,
-                     int64_t batches, double loss, double rate, double eta_s) {
-  const int width = 24, filled = (int)((double)width * (double)done / (double)total);
-  char bar[32], eta[32];
-  for (int k = 0; k < width; ++k)
-    bar[k] = k < filled ? '#' : '.';
-  bar[width] = '\0';
-  format_duration(eta_s, eta, sizeof eta);
-  printf("\repoch %ld/%ld [%s] batch %lld/%lld  loss %.4f  %.0f samples/s  ETA %s ", epoch,
-         epochs, bar, (long long)batch_k, (long long)batches, loss, rate, eta);
-  fflush(stdout);
-}
-
-/* One epoch of SGD; returns AIHW_OK or the failing call's status (*what names it). */
-static aihw_status train_epoch(aihw_module *model, const train_options *o,
-                               const models_split *train, long epoch, train_buffers *b, int bar,
-                               epoch_result *r, const char **what) {
-  const int64_t n = train->n, f = train->features, batches = (n + o->batch - 1) / o->batch;
-  shuffle(b->order, n, o->seed, epoch);
-  *what = "aihw_module_set_training";
-  aihw_status s = aihw_module_set_training(model, 1);
-  double loss_sum = 0.0, last_draw = 0.0;
-  const double start = now_s();
-  for (int64_t k = 0; k < batches && s == AIHW_OK; ++k) {
-    const int64_t first = k * o->batch;
-    const int64_t m = first + o->batch <= n ? o->batch : n - first;
-    for (int64_t i = 0; i < m; ++i) {
-      const int64_t item = b->order[first + i];
-      memcpy(b->x + i * f, train->x + item * f, sizeof *b->x * (size_t)f);
-      b->labels[i] = train->labels[item];
-    }
-    float loss = 0.0f;
-    *what = "aihw_module_forward";
-    s = aihw_module_forward(model, b->x, m, f, b->logits, TRAIN_CLASSES);
-    if (s == AIHW_OK) {
-      *what = "aihw_loss_cross_entropy";
-      s = aihw_loss_cross_entropy(b->logits, b->labels, m, TRAIN_CLASSES, &loss, b->dlogits);
-    }
-    if (s == AIHW_OK) {
-      *what = "aihw_module_backward";
-      s = aihw_module_backward(model, b->dlogits, m, TRAIN_CLASSES, NULL, f);
-    }
-    if (s == AIHW_OK) {
-      *what = "aihw_module_step";
-      s = aihw_module_step(model, o->lr);
-    }
-    loss_sum += (double)loss * (double)m;
-    if (bar && s == AIHW_OK) {
-      const double t = now_s(), elapsed = t - start;
-      if (t - last_draw >= TRAIN_PROGRESS_INTERVAL_S || k + 1 == batches) {
-        const int64_t done = first + m;
-        const double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
-        const double eta = rate > 0 ? (double)(n - done) / rate : NAN;
-        draw_bar(epoch, o->epochs, done, n, k + 1, batches, loss_sum / (double)done, rate, eta);
-        last_draw = t;
-      }
-    }
-  }
-  r->time_s = now_s() - start;
-  r->loss = loss_sum / (double)n;
-  return s;
-}
-
-static void print_json(const epoch_result *results, long epochs) {
+static void print_json(const models_epoch *results, long epochs) {
   printf("{\"epochs\": [");
   for (long e = 0; e < epochs; ++e)
     printf("%s{\"epoch\": %ld, \"loss\": %.6g, \"test_accuracy\": %.2f, \"time_s\": %.3f}",
@@ -293,45 +186,41 @@ int cli_train_run(int argc, char **argv) {
     return rc;
 
   models_split train = {0}, test = {0};
-  train_buffers b = {0};
   aihw_module *model = NULL;
-  epoch_result *results = NULL;
+  models_epoch *results = NULL;
   rc = models_load_data("train", o.data_dir, o.limit_train, o.limit_test, &train, &test);
   if (rc != CLI_EXIT_OK)
     goto done;
   rc = models_build("train", o.arch, &config, &mapping, train.features, &model);
   if (rc != CLI_EXIT_OK)
     goto done;
-
-  const char *what = NULL;
-  aihw_status s = AIHW_OK;
-  const int64_t logits_rows = o.batch;
-  b.order = malloc(sizeof *b.order * (size_t)train.n);
-  b.x = malloc(sizeof *b.x * (size_t)(o.batch * train.features));
-  b.labels = malloc(sizeof *b.labels * (size_t)o.batch);
-  b.logits = malloc(sizeof *b.logits * (size_t)(logits_rows * TRAIN_CLASSES));
-  b.dlogits = malloc(sizeof *b.dlogits * (size_t)(o.batch * TRAIN_CLASSES));
   results = calloc((size_t)o.epochs, sizeof *results);
-  if (b.order == NULL || b.x == NULL || b.labels == NULL || b.logits == NULL ||
-      b.dlogits == NULL || results == NULL) {
-    fprintf(stderr, "aihw train: out of memory for the training buffers\n");
+  if (results == NULL) {
+    fprintf(stderr, "aihw train: out of memory\n");
     rc = CLI_EXIT_FAILURE;
     goto done;
   }
-
-  const int bar = !o.json && isatty(fileno(stdout));
+  const char *what = NULL;
+  aihw_status s = AIHW_OK;
+  if (o.init_path != NULL) {
+    s = aihw_module_load_torch(model, o.init_path, 1);
+    if (s != AIHW_OK) {
+      rc = cli_report_failure("train", "--init", s);
+      goto done;
+    }
+  }
+  const models_train_options topt = {o.batch, o.epochs, o.lr, o.seed,
+                                     !o.json && isatty(fileno(stdout)), NULL};
   if (!o.json)
-    printf("aihw train: mlp %lld-256-128-%d (sigmoid), --rpu %s (%s tiles), %lld training / "
-           "%lld test images, batch %ld, lr %g, seed %u, %d threads\n",
-           (long long)train.features, TRAIN_CLASSES, o.rpu, aihw_tile_kind_name(config.kind),
+    printf("aihw train: %s (%lld inputs), --rpu %s (%s tiles), %lld training / %lld test "
+           "images, batch %ld, lr %g, seed %u, %d threads\n",
+           o.arch, (long long)train.features, o.rpu, aihw_tile_kind_name(config.kind),
            (long long)train.n, (long long)test.n, o.batch, (double)o.lr, (unsigned)o.seed,
            cli_max_threads());
   for (long e = 0; e < o.epochs; ++e) {
-    s = train_epoch(model, &o, &train, e + 1, &b, bar, &results[e], &what);
+    s = models_train_epoch(model, &train, &topt, e + 1, &results[e], &what);
     if (s == AIHW_OK)
       s = models_accuracy(model, &test, &results[e].test_accuracy, &what);
-    if (bar)
-      printf("\r\033[K"); /* clear the bar line before the epoch's summary */
     if (s != AIHW_OK) {
       fflush(stdout);
       rc = cli_report_failure("train", what, s);
@@ -362,11 +251,6 @@ done:
   aihw_module_destroy(model);
   models_split_free(&train);
   models_split_free(&test);
-  free(b.order);
-  free(b.x);
-  free(b.labels);
-  free(b.logits);
-  free(b.dlogits);
   free(results);
   return rc;
 }
