@@ -326,10 +326,6 @@ static int check_lines(const plot_lines_chart *c, char *err, size_t err_size) {
       hi = fmax(hi, ser->x[k]);
     }
   }
-  if (!(hi > lo)) {
-    set_err(err, err_size, "the x values span no range");
-    return -1;
-  }
   return 0;
 }
 
@@ -355,7 +351,7 @@ static void draw_lines(const void *chart, double *pts) {
     y_lo -= 0.06 * span;
     y_hi += 0.16 * span; /* room for the legend */
   }
-  const double x_pad = 0.02 * (x_hi - x_lo);
+  const double x_pad = x_hi > x_lo ? 0.02 * (x_hi - x_lo) : 0.5; /* one x: a unit window */
   x_lo -= x_pad;
   x_hi += x_pad;
 
