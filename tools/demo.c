@@ -33,8 +33,6 @@
 #define DEMO_MAX_EPOCHS 20
 #define DEMO_N_TIMES 8
 
-int demo_periphery(uint32_t seed); /* demo_periphery.c */
-
 void cli_demo_usage(FILE *out) {
   fprintf(out,
           "usage: aihw demo [--out DIR] [--quick] [--hwa-epochs N] [--seed N] [--threads N]\n"
