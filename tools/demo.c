@@ -157,7 +157,7 @@ static aihw_status hwa_config(uint32_t seed, aihw_tile_config *config,
   config->inference.clip.type = AIHW_CLIP_LAYER_GAUSSIAN;
   config->inference.clip.sigma = 2.5f;
   *mapping = aihw_mapping_params_default();
-  mapping->weight_scaling_omega = 1.0f;
+  mapping->weight_scaling_omega = 0.0f;
   return AIHW_OK;
 }
 

@@ -140,66 +140,30 @@ int models_load_rpu(const char *cmd, const char *spec, uint32_t seed, aihw_tile_
 
 /* ---- networks ------------------------------------------------------------------------- */
 
-const char *models_known_archs(void) { return "mlp"; }
-
-/* Builds a network layer by layer, handing out tile ids. */
-typedef struct builder {
-  aihw_module *seq;
-  aihw_tile_config config;
-  const aihw_mapping_params *mapping;
-  const char *what;
-} builder;
-
-static aihw_status add(builder *b, aihw_module *m) {
-  b->what = "aihw_sequential_append";
-  return aihw_sequential_append(b->seq, m);
-}
-
-static aihw_status add_linear(builder *b, int64_t in, int64_t out) {
-  aihw_module *m = NULL;
-  b->what = "aihw_linear_create";
-  AIHW_TRY(aihw_linear_create(&b->config, b->mapping, in, out, 1, &m));
-  int64_t rows = 0, cols = 0;
-  aihw_linear_tile_grid(m, &rows, &cols);
-  b->config.tile_id += (uint32_t)(rows * cols);
-  return add(b, m);
-}
-
-static aihw_status add_activation(builder *b, aihw_module_kind kind, int64_t features) {
-  aihw_module *m = NULL;
-  b->what = "aihw_activation_create";
-  AIHW_TRY(aihw_activation_create(kind, features, &m));
-  return add(b, m);
-}
+const char *models_known_archs(void) { return "mlp, or a network description .json"; }
 
 /* aihwkit's MNIST example: in-256-128-10, sigmoid between the layers. */
-static aihw_status build_mlp(builder *b, int64_t in_features) {
-  const int64_t sizes[4] = {in_features, 256, 128, MODELS_CLASSES};
-  for (int layer = 0; layer < 3; ++layer) {
-    AIHW_TRY(add_linear(b, sizes[layer], sizes[layer + 1]));
-    if (layer < 2)
-      AIHW_TRY(add_activation(b, AIHW_MODULE_SIGMOID, sizes[layer + 1]));
-  }
-  return AIHW_OK;
-}
+static const char MLP_JSON[] =
+    "{\"input\": [784], \"layers\": ["
+    "{\"type\": \"Linear\", \"out_features\": 256}, {\"type\": \"Sigmoid\"},"
+    "{\"type\": \"Linear\", \"out_features\": 128}, {\"type\": \"Sigmoid\"},"
+    "{\"type\": \"Linear\", \"out_features\": 10}]}";
 
 int models_build(const char *cmd, const char *arch, const aihw_tile_config *config,
                  const aihw_mapping_params *mapping, int64_t in_features, aihw_module **out) {
-  builder b = {NULL, *config, mapping, "aihw_sequential_create"};
-  if (strcmp(arch, "mlp") != 0) {
+  if (strcmp(arch, "mlp") == 0)
+    return models_build_json(cmd, MLP_JSON, "mlp", config, mapping, in_features, out);
+  if (!cli_names_a_file(arch)) {
     fprintf(stderr, "aihw %s: --arch: unknown network '%s' (known: %s)\n", cmd, arch,
             models_known_archs());
     return CLI_EXIT_USAGE;
   }
-  aihw_status s = aihw_sequential_create(&b.seq);
-  if (s == AIHW_OK)
-    s = build_mlp(&b, in_features);
-  if (s != AIHW_OK) {
-    aihw_module_destroy(b.seq);
-    return cli_report_failure(cmd, b.what, s);
-  }
-  *out = b.seq;
-  return CLI_EXIT_OK;
+  char *text = cli_read_text_file(cmd, "--arch file", arch, MODELS_MAX_CONFIG_BYTES);
+  if (text == NULL)
+    return CLI_EXIT_FAILURE;
+  int rc = models_build_json(cmd, text, arch, config, mapping, in_features, out);
+  free(text);
+  return rc;
 }
 
 /* ---- evaluation ------------------------------------------------------------------------ */

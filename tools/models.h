@@ -33,11 +33,20 @@ int models_load_data(const char *cmd, const char *data_dir, long limit_train, lo
 int models_load_rpu(const char *cmd, const char *spec, uint32_t seed, aihw_tile_config *config,
                     aihw_mapping_params *mapping);
 
-/* Built-in networks by name ("mlp"), every analog layer on tiles of `config` with
- * `mapping`; tile ids config->tile_id, +1, ... over every tile in layer order. Returns
- * the module through *out; `in_features` is the data's pixel count. */
+/* A built-in network by name ("mlp") or a network description file (a name ending in
+ * .json or containing '/'; see models_build_json), every analog layer on tiles of
+ * `config` with `mapping`; tile ids config->tile_id, +1, ... over every tile in layer
+ * order. `in_features` is the data's pixel count. */
 int models_build(const char *cmd, const char *arch, const aihw_tile_config *config,
                  const aihw_mapping_params *mapping, int64_t in_features, aihw_module **out);
+
+/* A network from its JSON description (tools/model_json.c): {"input": [C, H, W] | [C, L]
+ * | [F], "layers": [{"type": "Linear", "out_features": N, "bias": true}, {"type":
+ * "Sigmoid"}, ...]}; input sizes follow from the shape; a layer's "rpu" (preset name)
+ * overrides `config` for it. `source` names the text in messages. */
+int models_build_json(const char *cmd, const char *json, const char *source,
+                      const aihw_tile_config *config, const aihw_mapping_params *mapping,
+                      int64_t in_features, aihw_module **out);
 
 /* Names models_build knows, for messages ("mlp, lenet5"). */
 const char *models_known_archs(void);
