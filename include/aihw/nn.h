@@ -146,8 +146,11 @@ AIHW_API aihw_status aihw_module_set_training(aihw_module *module, int training)
  * layer has none or it is not wanted; set: NULL keeps the bias; a non-NULL b for a layer
  * without bias is INVALID_ARGUMENT). Logical weights include the mapping's output scales
  * (weight_scaling_omega > 0: set stores W / alpha per tile or row with max = omega).
- * force_exact = 1: exact copies; 0: realistic when the layer's tiles are ANALOG or
- * INFERENCE — not supported yet (UNSUPPORTED); FLOATING_POINT tiles are always exact.
+ * force_exact = 1: exact copies; 0: realistic (aihwkit's realistic_read_write, §7.1):
+ * each tile is written by closed-loop pulsed programming with n_loops 10 and lr 0.01 and
+ * read by one noisy forward of one-hot inputs (aihw_tile_set_weights_realistic /
+ * _get_weights_realistic: exact for FLOATING_POINT tiles, program for INFERENCE tiles);
+ * the digital bias is always exact; layers with an analog bias column: UNSUPPORTED.
  * Non-finite values: NOT_FINITE naming the element, weights unchanged. */
 AIHW_API aihw_status aihw_linear_set_weights(aihw_module *module, const float *w,
                                              const float *b, int force_exact);
