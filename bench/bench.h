@@ -24,4 +24,8 @@ void bench_update_usage(FILE *out);
 int bench_drift_run(int argc, char **argv);
 void bench_drift_usage(FILE *out);
 
+/* bench_lenet.c: LeNet-5 training iteration, ANALOG ConstantStep vs FLOATING_POINT tiles. */
+int bench_lenet_run(int argc, char **argv);
+void bench_lenet_usage(FILE *out);
+
 #endif

@@ -147,6 +147,96 @@ static int add_activation(model_ctx *c, aihw_module_kind kind) {
   return append(c, m, &next);
 }
 
+/* A kernel/stride/padding/dilation member: an integer (both axes) or [h, w] ([k] for 1-D).
+ * Absent: *out keeps its defaults. */
+static int get_pair(model_ctx *c, const cJSON *layer, const char *key, int n, int64_t out[2]) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(layer, key);
+  if (v == NULL)
+    return 1;
+  if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 65536 &&
+      v->valuedouble == (double)(int64_t)v->valuedouble) {
+    out[0] = out[1] = (int64_t)v->valuedouble;
+    return 1;
+  }
+  if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == n) {
+    int k = 0;
+    for (const cJSON *e = v->child; e != NULL; e = e->next, ++k) {
+      if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 65536 ||
+          e->valuedouble != (double)(int64_t)e->valuedouble)
+        break;
+      out[k] = (int64_t)e->valuedouble;
+    }
+    if (k == n)
+      return 1;
+  }
+  fail(c, "\"%s\" must be an integer or %s of integers in 0 .. 65536", key,
+       n == 1 ? "[k]" : "[h, w]");
+  return 0;
+}
+
+static int add_conv(model_ctx *c, const cJSON *layer, int dims) {
+  if (c->cur.ndim != dims + 1)
+    return fail(c, "Conv%dd needs a [C, %s] input; the input has %d dims", dims,
+                dims == 2 ? "H, W" : "L", c->cur.ndim);
+  int64_t out = 0, bias = 1;
+  if (!get_int(c, layer, "out_channels", 1, &out))
+    return CLI_EXIT_FAILURE;
+  aihw_conv_params p = aihw_conv_params_default(c->cur.d[0], out, 1);
+  p.kernel[0] = p.kernel[1] = 0;
+  if (!get_pair(c, layer, "kernel_size", dims, p.kernel) ||
+      !get_pair(c, layer, "stride", dims, p.stride) ||
+      !get_pair(c, layer, "padding", dims, p.padding) ||
+      !get_pair(c, layer, "dilation", dims, p.dilation) ||
+      !get_int(c, layer, "groups", 0, &p.groups) || !get_int(c, layer, "bias", 0, &bias))
+    return CLI_EXIT_FAILURE;
+  const cJSON *b = cJSON_GetObjectItemCaseSensitive(layer, "bias");
+  p.bias = cJSON_IsBool(b) ? cJSON_IsTrue(b) : (int)bias;
+  if (p.kernel[0] == 0)
+    return fail(c, "Conv%dd needs \"kernel_size\" >= 1", dims);
+  if (dims == 1) { /* the 1-D constructor reads the [0] entries */
+    p.kernel[1] = p.stride[1] = p.dilation[1] = 1;
+    p.padding[1] = 0;
+  }
+  aihw_tile_config config;
+  if (!layer_config(c, layer, &config))
+    return CLI_EXIT_FAILURE;
+  aihw_module *m = NULL;
+  aihw_status s = dims == 2 ? aihw_conv2d_create(&config, c->mapping, &p, c->cur.d[1],
+                                                 c->cur.d[2], &m)
+                            : aihw_conv1d_create(&config, c->mapping, &p, c->cur.d[1], &m);
+  if (s != AIHW_OK)
+    return lib_fail(c, dims == 2 ? "Conv2d" : "Conv1d", s);
+  for (int64_t g = 0; g < p.groups; ++g) {
+    int64_t rows = 0, cols = 0;
+    aihw_linear_tile_grid(aihw_conv_group(m, g), &rows, &cols);
+    c->config.tile_id += (uint32_t)(rows * cols);
+  }
+  int64_t oh = 0, ow = 0;
+  aihw_conv_geometry(m, NULL, NULL, NULL, &oh, &ow);
+  shape next = dims == 2 ? (shape){3, {out, oh, ow}} : (shape){2, {out, ow, 0}};
+  return append(c, m, &next);
+}
+
+static int add_pool(model_ctx *c, const cJSON *layer, aihw_module_kind kind) {
+  if (c->cur.ndim != 3)
+    return fail(c, "pooling needs a [C, H, W] input; the input has %d dims", c->cur.ndim);
+  int64_t kernel[2] = {0, 0}, stride[2] = {0, 0}, padding[2] = {0, 0};
+  if (!get_pair(c, layer, "kernel_size", 2, kernel) ||
+      !get_pair(c, layer, "stride", 2, stride) || !get_pair(c, layer, "padding", 2, padding))
+    return CLI_EXIT_FAILURE;
+  aihw_module *m = NULL;
+  aihw_status s =
+      aihw_pool2d_create(kind, c->cur.d[0], c->cur.d[1], c->cur.d[2], kernel, stride, padding, &m);
+  if (s != AIHW_OK)
+    return lib_fail(c, kind == AIHW_MODULE_MAXPOOL2D ? "MaxPool2d" : "AvgPool2d", s);
+  int64_t k[2], st[2], pd[2];
+  aihw_pool2d_geometry(m, NULL, NULL, NULL, k, st, pd);
+  shape next = {3,
+                {c->cur.d[0], (c->cur.d[1] + 2 * pd[0] - k[0]) / st[0] + 1,
+                 (c->cur.d[2] + 2 * pd[1] - k[1]) / st[1] + 1}};
+  return append(c, m, &next);
+}
+
 /* One layer object. */
 static int add_layer(model_ctx *c, const cJSON *layer) {
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(layer, "type");
@@ -155,6 +245,12 @@ static int add_layer(model_ctx *c, const cJSON *layer) {
   const char *t = type->valuestring;
   if (strcmp(t, "Linear") == 0)
     return add_linear(c, layer);
+  if (strcmp(t, "Conv2d") == 0 || strcmp(t, "Conv1d") == 0)
+    return add_conv(c, layer, t[4] == '2' ? 2 : 1);
+  if (strcmp(t, "MaxPool2d") == 0)
+    return add_pool(c, layer, AIHW_MODULE_MAXPOOL2D);
+  if (strcmp(t, "AvgPool2d") == 0)
+    return add_pool(c, layer, AIHW_MODULE_AVGPOOL2D);
   static const struct {
     const char *name;
     aihw_module_kind kind;
@@ -165,7 +261,7 @@ static int add_layer(model_ctx *c, const cJSON *layer) {
   for (size_t k = 0; k < sizeof activations / sizeof activations[0]; ++k)
     if (strcmp(t, activations[k].name) == 0)
       return add_activation(c, activations[k].kind);
-  return fail(c, "unknown type \"%s\" (known: Linear, ReLU, Sigmoid, Tanh, Flatten)", t);
+  return fail(c, "unknown type \"%s\" (known: Linear, Conv1d, Conv2d, MaxPool2d, AvgPool2d, ReLU, Sigmoid, Tanh, Flatten)", t);
 }
 
 int models_build_json(const char *cmd, const char *json, const char *source,

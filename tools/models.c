@@ -140,7 +140,7 @@ int models_load_rpu(const char *cmd, const char *spec, uint32_t seed, aihw_tile_
 
 /* ---- networks ------------------------------------------------------------------------- */
 
-const char *models_known_archs(void) { return "mlp, or a network description .json"; }
+const char *models_known_archs(void) { return "mlp, lenet5, or a network description .json"; }
 
 /* aihwkit's MNIST example: in-256-128-10, sigmoid between the layers. */
 static const char MLP_JSON[] =
@@ -149,10 +149,23 @@ static const char MLP_JSON[] =
     "{\"type\": \"Linear\", \"out_features\": 128}, {\"type\": \"Sigmoid\"},"
     "{\"type\": \"Linear\", \"out_features\": 10}]}";
 
+/* LeNet-5 as in aihwkit's examples (issue 6's exact layers; torch's Sequential indices
+ * 0, 3, 7, 9 carry the parameters). */
+static const char LENET5_JSON[] =
+    "{\"input\": [1, 28, 28], \"layers\": ["
+    "{\"type\": \"Conv2d\", \"out_channels\": 16, \"kernel_size\": 5},"
+    "{\"type\": \"Tanh\"}, {\"type\": \"MaxPool2d\", \"kernel_size\": 2},"
+    "{\"type\": \"Conv2d\", \"out_channels\": 32, \"kernel_size\": 5},"
+    "{\"type\": \"Tanh\"}, {\"type\": \"MaxPool2d\", \"kernel_size\": 2},"
+    "{\"type\": \"Flatten\"}, {\"type\": \"Linear\", \"out_features\": 128},"
+    "{\"type\": \"Tanh\"}, {\"type\": \"Linear\", \"out_features\": 10}]}";
+
 int models_build(const char *cmd, const char *arch, const aihw_tile_config *config,
                  const aihw_mapping_params *mapping, int64_t in_features, aihw_module **out) {
   if (strcmp(arch, "mlp") == 0)
     return models_build_json(cmd, MLP_JSON, "mlp", config, mapping, in_features, out);
+  if (strcmp(arch, "lenet5") == 0)
+    return models_build_json(cmd, LENET5_JSON, "lenet5", config, mapping, in_features, out);
   if (!cli_names_a_file(arch)) {
     fprintf(stderr, "aihw %s: --arch: unknown network '%s' (known: %s)\n", cmd, arch,
             models_known_archs());

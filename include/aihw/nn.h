@@ -77,7 +77,11 @@ typedef enum aihw_module_kind {
   AIHW_MODULE_RELU = 2,
   AIHW_MODULE_SIGMOID = 3,
   AIHW_MODULE_TANH = 4,
-  AIHW_MODULE_FLATTEN = 5 /* identity on row-major data (shape bookkeeping only) */
+  AIHW_MODULE_FLATTEN = 5, /* identity on row-major data (shape bookkeeping only) */
+  AIHW_MODULE_CONV1D = 6,    /* analog 1-D convolution, one tile grid per group */
+  AIHW_MODULE_CONV2D = 7,    /* analog 2-D convolution, one tile grid per group */
+  AIHW_MODULE_MAXPOOL2D = 8, /* digital 2-D max pooling */
+  AIHW_MODULE_AVGPOOL2D = 9  /* digital 2-D average pooling (padding counted) */
 } aihw_module_kind;
 
 /* A linear layer y = W x + b of in_features -> out_features on tiles of kind
@@ -163,9 +167,100 @@ AIHW_API aihw_status aihw_linear_tile_grid(const aihw_module *module, int64_t *i
 AIHW_API aihw_tile *aihw_linear_tile(const aihw_module *module, int64_t in_index,
                                      int64_t out_index);
 
+/* ---- Convolutions (aihwkit AnalogConv1d/2d, reference §7.4) ------------------------ */
+
+/* Shape of a convolution. Index [0] is the height axis and [1] the width axis of Conv2d;
+ * Conv1d uses index [0] only (its length axis) and ignores [1]. Zero padding only. */
+typedef struct aihw_conv_params {
+  int64_t in_channels, out_channels; /* both >= 1 and divisible by groups */
+  int64_t kernel[2];                 /* >= 1 */
+  int64_t stride[2];                 /* >= 1 */
+  int64_t padding[2];                /* >= 0, zeros on both sides */
+  int64_t dilation[2];               /* >= 1 */
+  int64_t groups;                    /* >= 1; groups = in_channels is depthwise */
+  int bias;                          /* 0 or 1 */
+} aihw_conv_params;
+
+/* torch's defaults for Conv(in_channels, out_channels, kernel_size): square kernel, stride
+ * 1, padding 0, dilation 1, groups 1, bias. */
+AIHW_API aihw_conv_params aihw_conv_params_default(int64_t in_channels, int64_t out_channels,
+                                                   int64_t kernel_size);
+
+/* Output length of one axis, torch's floor((in + 2 padding - dilation (kernel - 1) - 1) /
+ * stride) + 1; -1 when the arguments are out of range or the padded input is shorter than
+ * the dilated kernel. */
+AIHW_API int64_t aihw_conv_output_size(int64_t in, int64_t kernel, int64_t stride,
+                                       int64_t padding, int64_t dilation);
+
+/* A 2-D convolution of images [in_channels][in_h][in_w] (each sample row-major NCHW
+ * flattened: in_features = in_channels in_h in_w, out_features = out_channels out_h out_w,
+ * torch's memory layout, so a FLATTEN + LINEAR after it matches PyTorch). Each group g
+ * (channels g in_channels/groups .., outputs g out_channels/groups ..) is a LINEAR layer
+ * of in_channels/groups kh kw -> out_channels/groups (its own tile grid per `mapping`,
+ * tile kind config->kind, the same bias rules as aihw_linear_create) fed with the
+ * unfolded input (im2col, column order channel, kernel row, kernel column = torch's
+ * unfold, so the tile holds weight.view(out, -1)): every output position of every sample
+ * is one row of the tile batch (sample-major, then position row-major), the backward folds
+ * (col2im) the tiles' backward, and the step gives each tile one update with all
+ * positions of all accumulated samples (aihwkit's m_batch = N L). Groups take
+ * consecutive tile ids from config->tile_id (group g after all tiles of groups < g).
+ * Weights start as torch's conv init U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in =
+ * in_channels/groups kh kw, drawn per group as aihw_linear_create does.
+ * Errors: INVALID_ARGUMENT (NULL, a field out of range or channels not divisible by groups
+ * naming the field, kernel larger than the padded input naming the axis, more than
+ * 2^31-1 unfolded rows per sample), plus those of aihw_linear_create. */
+AIHW_API aihw_status aihw_conv2d_create(const aihw_tile_config *config,
+                                        const aihw_mapping_params *mapping,
+                                        const aihw_conv_params *params, int64_t in_h,
+                                        int64_t in_w, aihw_module **out);
+/* A 1-D convolution of sequences [in_channels][in_len] (features in_channels in_len), as
+ * Conv2d with height 1 and the [0] entries of `params` on the length axis. */
+AIHW_API aihw_status aihw_conv1d_create(const aihw_tile_config *config,
+                                        const aihw_mapping_params *mapping,
+                                        const aihw_conv_params *params, int64_t in_len,
+                                        aihw_module **out);
+
+/* Geometry of a CONV1D/CONV2D module: params and the input/output spatial sizes (Conv1d:
+ * height 1, the length in *_w; its params as given to the constructor). Any output pointer
+ * may be NULL. INVALID_ARGUMENT for a module of another kind. */
+AIHW_API aihw_status aihw_conv_geometry(const aihw_module *module, aihw_conv_params *params,
+                                        int64_t *in_h, int64_t *in_w, int64_t *out_h,
+                                        int64_t *out_w);
+
+/* Weights in torch's layout w[out_channels][in_channels/groups][kh][kw] (Conv1d:
+ * [out][in/groups][k]) and b[out_channels]; semantics of NULL, force_exact, weight scaling
+ * and errors as aihw_linear_set_weights / _get_weights, per group. */
+AIHW_API aihw_status aihw_conv_set_weights(aihw_module *module, const float *w,
+                                           const float *b, int force_exact);
+AIHW_API aihw_status aihw_conv_get_weights(const aihw_module *module, float *w, float *b,
+                                           int force_exact);
+
+/* The LINEAR layer of group g (borrowed; NULL when out of range or not a convolution):
+ * its tile grid, tiles and mapping as aihw_linear_tile_grid / aihw_linear_tile describe.
+ * Use it for inspection; forward/backward/step go through the convolution. */
+AIHW_API aihw_module *aihw_conv_group(const aihw_module *module, int64_t group);
+
+/* ---- Pooling (digital, torch MaxPool2d / AvgPool2d with ceil_mode = false) ---------- */
+
+/* kind MAXPOOL2D or AVGPOOL2D over [channels][in_h][in_w]; stride[k] = 0 means the kernel
+ * size (torch's default); padding[k] <= kernel[k] / 2 (torch's rule). Max pooling pads
+ * with -inf and sends the gradient to the first maximum of a window (row-major order, as
+ * torch); average pooling counts the zero padding (count_include_pad = true), dividing by
+ * kh kw. Output [channels][out_h][out_w], out = floor((in + 2 padding - kernel) / stride)
+ * + 1. Errors: INVALID_ARGUMENT naming the field (kind, sizes < 1, kernel > padded input,
+ * padding > kernel / 2), OUT_OF_MEMORY. */
+AIHW_API aihw_status aihw_pool2d_create(aihw_module_kind kind, int64_t channels, int64_t in_h,
+                                        int64_t in_w, const int64_t kernel[2],
+                                        const int64_t stride[2], const int64_t padding[2],
+                                        aihw_module **out);
+/* Geometry of a pooling module (any pointer may be NULL; stride as resolved). */
+AIHW_API aihw_status aihw_pool2d_geometry(const aihw_module *module, int64_t *channels,
+                                          int64_t *in_h, int64_t *in_w, int64_t kernel[2],
+                                          int64_t stride[2], int64_t padding[2]);
+
 /* Program / drift every INFERENCE tile of the tree (§6.7); other tiles are left alone.
- * STATE, before any tile changes, when a LINEAR module is in training mode (the message
- * names its path, e.g. "module 1.0 (LINEAR)"). t_inference_s must be finite and >= 0. */
+ * STATE, before any tile changes, when a LINEAR or convolution module is in training mode
+ * (the message names its path, e.g. "module 1.0 (LINEAR)"). t_inference_s must be finite and >= 0. */
 AIHW_API aihw_status aihw_module_program_weights(aihw_module *module);
 AIHW_API aihw_status aihw_module_drift_to(aihw_module *module, float t_inference_s);
 
@@ -175,12 +270,13 @@ AIHW_API aihw_status aihw_module_to_cuda(aihw_module *module, int device_index);
 /* ---- State files (DESIGN.md §3 "Module state") ------------------------------------- */
 
 /* Saves the whole state of a module tree to one safetensors file at `path`: the tensors of
- * every tile of every LINEAR layer (weights, every hidden device parameter, pulse
- * counters, digital scales, random-stream counters, running noise-management values,
- * training-drift state, programmed weights, drift exponents and compensation baselines of
- * INFERENCE tiles), the digital biases and the modes, named by their place in the tree
- * ("0.tiles.1.0.weights", "2.bias"), with metadata aihw_format = "aihw-module",
- * format_version = "1", aihw_version and architecture (JSON of the tree with each
+ * every tile of every LINEAR and convolution layer (weights, every hidden device
+ * parameter, pulse counters, digital scales, random-stream counters, running
+ * noise-management values, training-drift state, programmed weights, drift exponents and
+ * compensation baselines of INFERENCE tiles), the digital biases and the modes, named by
+ * their place in the tree ("0.tiles.1.0.weights", "2.bias"; convolution group g under
+ * "<path>groups.<g>.", e.g. "0.groups.1.tiles.0.0.weights"; pooling has no tensors), with
+ * metadata aihw_format = "aihw-module", format_version = "1", aihw_version and architecture (JSON of the tree with each
  * layer's mapping and full tile configuration), so that aihw_module_load_new rebuilds the
  * model from the file alone. Loading the file and continuing gives bit-identical results
  * to continuing the saved module. The file is written to a temporary name, synced and

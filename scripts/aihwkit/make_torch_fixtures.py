@@ -68,6 +68,35 @@ def trained_mlp():
     save_file(state, os.path.join(OUT, "mlp_fashion_f16.safetensors"))
 
 
+def trained_lenet5():
+    """aihw's --arch lenet5 trained in torch (1 epoch of Adam), F16 weights for `aihw infer
+    --arch lenet5 --weights` tests."""
+    torch.manual_seed(7)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 16, 5), torch.nn.Tanh(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 32, 5), torch.nn.Tanh(), torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(512, 128), torch.nn.Tanh(),
+        torch.nn.Linear(128, 10), torch.nn.LogSoftmax(dim=1))
+    x, y = fashion_mnist("train")
+    x = x.reshape(-1, 1, 28, 28)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    perm = torch.randperm(len(x))
+    for k in range(0, len(x), 64):
+        idx = perm[k:k + 64]
+        opt.zero_grad()
+        torch.nn.functional.nll_loss(model(x[idx]), y[idx]).backward()
+        opt.step()
+    xt, yt = fashion_mnist("t10k")
+    xt = xt.reshape(-1, 1, 28, 28)
+    with torch.no_grad():
+        state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+        acc = (model(xt).argmax(1) == yt).float().mean().item() * 100
+        acc1k = (model(xt[:1000]).argmax(1) == yt[:1000]).float().mean().item() * 100
+    print(f"lenet5_fashion_f16: test accuracy {acc:.2f} % (first 1000: {acc1k:.2f} %)")
+    save_file(state, os.path.join(OUT, "lenet5_fashion_f16.safetensors"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(1234)
@@ -85,6 +114,7 @@ def main():
         torch.nn.Linear(128, 10), torch.nn.LogSoftmax(dim=1))
     save("lenet5", lenet, torch.rand(2, 1, 28, 28))
     trained_mlp()
+    trained_lenet5()
 
 
 if __name__ == "__main__":

@@ -470,18 +470,28 @@ aihw_status aihw_linear_step_impl(aihw_module *m, float lr) {
   const int64_t in = m->in_features, out = m->out_features, rows = s->acc_rows;
   if (rows > 0) {
     const size_t nr = (size_t)rows;
-    AIHW_TRY(aihw_nn_buffer_reserve(&s->work_a, nr * (size_t)s->max_in_block, "x block"));
+    if (s->in_splits > 1)
+      AIHW_TRY(aihw_nn_buffer_reserve(&s->work_a, nr * (size_t)s->max_in_block, "x block"));
     AIHW_TRY(aihw_nn_buffer_reserve(&s->work_b, nr * (size_t)s->max_out_block, "d block"));
     AIHW_TRY(aihw_nn_buffer_reserve(&s->work_sum, (size_t)s->max_out_block, "tile scales"));
     const int lr_compensation =
         s->mapping.weight_scaling_omega > 0.0f && s->mapping.weight_scaling_lr_compensation;
     for (int64_t r = 0; r < s->in_splits; ++r) {
       const int64_t n_in = s->in_sizes[r];
-      gather_cols(s->acc_x.data, rows, in, s->in_starts[r], n_in, s->work_a.data);
+      /* a single block is the accumulated matrix itself: no copy */
+      const float *xr = s->acc_x.data;
+      if (s->in_splits > 1) {
+        gather_cols(s->acc_x.data, rows, in, s->in_starts[r], n_in, s->work_a.data);
+        xr = s->work_a.data;
+      }
       for (int64_t c = 0; c < s->out_splits; ++c) {
         aihw_tile *tile = grid_tile(s, r, c);
         const int64_t n_out = s->out_sizes[c];
-        gather_cols(s->acc_d.data, rows, out, s->out_starts[c], n_out, s->work_b.data);
+        float *dc = s->acc_d.data;
+        if (s->out_splits > 1 || lr_compensation) { /* compensation scales d in place */
+          gather_cols(s->acc_d.data, rows, out, s->out_starts[c], n_out, s->work_b.data);
+          dc = s->work_b.data;
+        }
         float tile_lr = lr;
         if (lr_compensation) { /* §4.7: lr / mean(alpha), d x mean(alpha) */
           AIHW_TRY(aihw_tile_get_out_scales(tile, s->work_sum.data, n_out));
@@ -491,10 +501,9 @@ aihw_status aihw_linear_step_impl(aihw_module *m, float lr) {
           const float scale_mean = (float)(mean / (double)n_out);
           tile_lr = lr / scale_mean;
           for (size_t k = 0; k < nr * (size_t)n_out; ++k)
-            s->work_b.data[k] *= scale_mean;
+            dc[k] *= scale_mean;
         }
-        AIHW_TRY(
-            aihw_tile_update(tile, s->work_a.data, rows, n_in, s->work_b.data, n_out, tile_lr));
+        AIHW_TRY(aihw_tile_update(tile, xr, rows, n_in, dc, n_out, tile_lr));
       }
     }
     if (s->bias != NULL) /* digital bias: plain SGD on the summed gradient */

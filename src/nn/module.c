@@ -57,6 +57,10 @@ static const char *kind_name(aihw_module_kind kind) {
   case AIHW_MODULE_SIGMOID: return "SIGMOID";
   case AIHW_MODULE_TANH: return "TANH";
   case AIHW_MODULE_FLATTEN: return "FLATTEN";
+  case AIHW_MODULE_CONV1D: return "CONV1D";
+  case AIHW_MODULE_CONV2D: return "CONV2D";
+  case AIHW_MODULE_MAXPOOL2D: return "MAXPOOL2D";
+  case AIHW_MODULE_AVGPOOL2D: return "AVGPOOL2D";
   }
   return "UNKNOWN";
 }
@@ -144,6 +148,8 @@ AIHW_API void aihw_module_destroy(aihw_module *module) {
     aihw_module_destroy(module->children[k]);
   aihw_free(module->children);
   aihw_linear_state_free(module->linear);
+  aihw_conv_state_free(module->conv);
+  aihw_pool_state_free(module->pool);
   aihw_nn_buffer_free(&module->cache);
   aihw_nn_buffer_free(&module->ping);
   aihw_nn_buffer_free(&module->pong);
@@ -245,6 +251,10 @@ static aihw_status forward_impl(aihw_module *m, const float *x, int64_t batch, f
       m->cache.data[k] = m->kind == AIHW_MODULE_SIGMOID ? sigmoid(x[k]) : tanhf(x[k]);
     memcpy(y, m->cache.data, n * sizeof(float));
     break;
+  case AIHW_MODULE_CONV1D:
+  case AIHW_MODULE_CONV2D: AIHW_TRY(aihw_conv_forward_impl(m, x, batch, y)); break;
+  case AIHW_MODULE_MAXPOOL2D:
+  case AIHW_MODULE_AVGPOOL2D: AIHW_TRY(aihw_pool_forward_impl(m, x, batch, y)); break;
   case AIHW_MODULE_FLATTEN:
     if (y != x)
       memmove(y, x, n * sizeof(float));
@@ -300,6 +310,10 @@ static aihw_status backward_impl(aihw_module *m, const float *dy, int64_t batch,
       for (size_t k = 0; k < n; ++k)
         dx[k] = dy[k] * (1.0f - c[k] * c[k]);
     break;
+  case AIHW_MODULE_CONV1D:
+  case AIHW_MODULE_CONV2D: AIHW_TRY(aihw_conv_backward_impl(m, dy, batch, dx)); break;
+  case AIHW_MODULE_MAXPOOL2D:
+  case AIHW_MODULE_AVGPOOL2D: AIHW_TRY(aihw_pool_backward_impl(m, dy, batch, dx)); break;
   case AIHW_MODULE_FLATTEN:
     if (dx != NULL && dx != dy)
       memmove(dx, dy, n * sizeof(float));
@@ -376,6 +390,8 @@ AIHW_API aihw_status aihw_module_backward(aihw_module *module, const float *dy, 
 static int has_gradients(const aihw_module *m) {
   if (m->kind == AIHW_MODULE_LINEAR)
     return aihw_linear_has_gradients(m);
+  if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
+    return aihw_conv_has_gradients(m);
   for (int k = 0; k < m->child_count; ++k)
     if (has_gradients(m->children[k]))
       return 1;
@@ -385,6 +401,8 @@ static int has_gradients(const aihw_module *m) {
 static aihw_status step_impl(aihw_module *m, float lr) {
   if (m->kind == AIHW_MODULE_LINEAR)
     return aihw_linear_step_impl(m, lr);
+  if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
+    return aihw_conv_step_impl(m, lr);
   for (int k = 0; k < m->child_count; ++k) {
     aihw_status st = step_impl(m->children[k], lr);
     if (st != AIHW_OK)
@@ -412,6 +430,8 @@ static aihw_status set_training_impl(aihw_module *m, int training) {
   m->training = training;
   if (m->kind == AIHW_MODULE_LINEAR)
     AIHW_TRY(aihw_linear_set_training_impl(m, training));
+  if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
+    AIHW_TRY(aihw_conv_set_training_impl(m, training));
   for (int k = 0; k < m->child_count; ++k)
     AIHW_TRY(set_training_impl(m->children[k], training));
   return AIHW_OK;
@@ -433,14 +453,16 @@ static aihw_status program_impl(aihw_module *m, const char *path, int check_only
   char prefix[160];
   snprintf(prefix, sizeof prefix, "module %s%s(%s)", path, path[0] ? " " : "",
            kind_name(m->kind));
-  if (m->kind == AIHW_MODULE_LINEAR) {
+  const int conv = m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D;
+  if (m->kind == AIHW_MODULE_LINEAR || conv) {
     if (check_only)
       return m->training ? aihw_error(AIHW_ERR_STATE,
                                       "%s: in training mode; call "
                                       "aihw_module_set_training(module, 0) first",
                                       prefix)
                          : AIHW_OK;
-    aihw_status st = aihw_linear_program_impl(m, program, t_inference_s);
+    aihw_status st = conv ? aihw_conv_program_impl(m, program, t_inference_s)
+                          : aihw_linear_program_impl(m, program, t_inference_s);
     return st == AIHW_OK ? st : aihw_nn_wrap_error(st, prefix);
   }
   for (int k = 0; k < m->child_count; ++k) {

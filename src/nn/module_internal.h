@@ -28,6 +28,8 @@ aihw_status aihw_nn_buffer_grow(aihw_nn_buffer *buf, size_t n, size_t keep, cons
 void aihw_nn_buffer_free(aihw_nn_buffer *buf);
 
 typedef struct aihw_linear_state aihw_linear_state; /* linear.c */
+typedef struct aihw_conv_state aihw_conv_state;     /* conv.c */
+typedef struct aihw_pool_state aihw_pool_state;     /* pool.c */
 
 struct aihw_module {
   aihw_module_kind kind;
@@ -36,6 +38,8 @@ struct aihw_module {
   int64_t cached_batch; /* batch of the forward whose cache is valid; 0: none */
   aihw_nn_buffer cache;
   aihw_linear_state *linear; /* LINEAR */
+  aihw_conv_state *conv;     /* CONV1D, CONV2D */
+  aihw_pool_state *pool;     /* MAXPOOL2D, AVGPOOL2D */
   aihw_module **children;    /* SEQUENTIAL */
   int child_count, child_capacity;
   aihw_nn_buffer ping, pong; /* SEQUENTIAL: activations between children */
@@ -52,6 +56,22 @@ aihw_status aihw_linear_set_training_impl(aihw_module *m, int training);
 /* Programs (program = 1) or drifts every INFERENCE tile; other tiles are skipped. */
 aihw_status aihw_linear_program_impl(aihw_module *m, int program, float t_inference_s);
 void aihw_linear_state_free(aihw_linear_state *state);
+
+/* Convolutions (conv.c): each group is an internal LINEAR module (aihw_conv_group) fed
+ * with the unfolded input; its cache holds the unfolded rows of the last forward. */
+aihw_status aihw_conv_forward_impl(aihw_module *m, const float *x, int64_t batch, float *y);
+aihw_status aihw_conv_backward_impl(aihw_module *m, const float *dy, int64_t batch, float *dx);
+int aihw_conv_has_gradients(const aihw_module *m);
+aihw_status aihw_conv_step_impl(aihw_module *m, float lr);
+aihw_status aihw_conv_set_training_impl(aihw_module *m, int training);
+aihw_status aihw_conv_program_impl(aihw_module *m, int program, float t_inference_s);
+int64_t aihw_conv_group_count(const aihw_module *m);
+void aihw_conv_state_free(aihw_conv_state *state);
+
+/* Pooling (pool.c). */
+aihw_status aihw_pool_forward_impl(aihw_module *m, const float *x, int64_t batch, float *y);
+aihw_status aihw_pool_backward_impl(aihw_module *m, const float *dy, int64_t batch, float *dx);
+void aihw_pool_state_free(aihw_pool_state *state);
 
 /* Re-raises the calling thread's last error with "<prefix>: " in front (keeps its
  * status); returns that status. */
@@ -88,5 +108,17 @@ struct cJSON *aihw_module_architecture_json(const aihw_module *m);
 /* Builds a new module tree from such a JSON tree; `source` names it in errors. */
 aihw_status aihw_module_from_architecture(const struct cJSON *arch, const char *source,
                                           aihw_module **out);
+/* Architecture pieces shared with layers_state.c (state.c): adds "mapping" and
+ * "tile_config" (tile (0, 0)) of a LINEAR module to o (0 on failure, error set), and reads
+ * them back from an architecture entry (FORMAT naming `what`). */
+int aihw_nn_arch_add_layer_config(struct cJSON *o, const aihw_module *linear);
+aihw_status aihw_nn_arch_layer_config(const struct cJSON *a, const char *source,
+                                      const char *what, aihw_mapping_params *mapping,
+                                      aihw_tile_config *config);
+/* Architecture entries of CONV1D, CONV2D, MAXPOOL2D, AVGPOOL2D (layers_state.c): adds the
+ * module's fields to o (0 on failure, error set); builds a module from an entry. */
+int aihw_layers_architecture(const aihw_module *m, struct cJSON *o);
+aihw_status aihw_layers_build(aihw_module_kind kind, const struct cJSON *a, const char *source,
+                              aihw_module **out);
 
 #endif

@@ -36,9 +36,14 @@
 #define FORMAT_NAME "aihw-module"
 #define FORMAT_VERSION "1"
 
-static const char *const kind_names[] = {"LINEAR",  "SEQUENTIAL", "RELU",
-                                         "SIGMOID", "TANH",       "FLATTEN"};
-enum { N_KINDS = 6 };
+static const char *const kind_names[] = {"LINEAR",  "SEQUENTIAL", "RELU",   "SIGMOID",
+                                         "TANH",    "FLATTEN",    "CONV1D", "CONV2D",
+                                         "MAXPOOL2D", "AVGPOOL2D"};
+enum { N_KINDS = 10 };
+
+static int is_conv_kind(aihw_module_kind k) {
+  return k == AIHW_MODULE_CONV1D || k == AIHW_MODULE_CONV2D;
+}
 
 static const char *kind_name(aihw_module_kind k) {
   return (int)k >= 0 && (int)k < N_KINDS ? kind_names[k] : "?";
@@ -80,6 +85,20 @@ static cJSON *mapping_json(const aihw_mapping_params *m) {
   return o;
 }
 
+int aihw_nn_arch_add_layer_config(cJSON *o, const aihw_module *linear) {
+  aihw_linear_view v;
+  aihw_linear_view_of(linear, &v);
+  aihw_tile_config tc;
+  char *text = NULL;
+  if (aihw_tile_get_config(aihw_linear_tile(linear, 0, 0), &tc) != AIHW_OK ||
+      aihw_tile_config_to_json(&tc, &text) != AIHW_OK)
+    return 0;
+  const int ok = aihw_json_add_item(o, "mapping", mapping_json(&v.mapping)) &&
+                 aihw_json_add_item(o, "tile_config", cJSON_CreateRaw(text));
+  free(text);
+  return ok;
+}
+
 /* The architecture object of m (NULL with the error set on failure). */
 static cJSON *architecture(const aihw_module *m) {
   cJSON *o = cJSON_CreateObject();
@@ -87,19 +106,13 @@ static cJSON *architecture(const aihw_module *m) {
   if (ok && m->kind == AIHW_MODULE_LINEAR) {
     aihw_linear_view v;
     aihw_linear_view_of(m, &v);
-    aihw_tile_config tc;
-    char *text = NULL;
-    if (aihw_tile_get_config(aihw_linear_tile(m, 0, 0), &tc) != AIHW_OK ||
-        aihw_tile_config_to_json(&tc, &text) != AIHW_OK) {
-      cJSON_Delete(o);
-      return NULL;
-    }
     ok = aihw_json_add_item(o, "in_features", cJSON_CreateNumber((double)m->in_features)) &&
          aihw_json_add_item(o, "out_features", cJSON_CreateNumber((double)m->out_features)) &&
          aihw_json_add_item(o, "bias", cJSON_CreateBool(v.has_bias)) &&
-         aihw_json_add_item(o, "mapping", mapping_json(&v.mapping)) &&
-         aihw_json_add_item(o, "tile_config", cJSON_CreateRaw(text));
-    free(text);
+         aihw_nn_arch_add_layer_config(o, m);
+  } else if (ok && (is_conv_kind(m->kind) || m->kind == AIHW_MODULE_MAXPOOL2D ||
+                    m->kind == AIHW_MODULE_AVGPOOL2D)) {
+    ok = aihw_layers_architecture(m, o);
   } else if (ok && m->kind == AIHW_MODULE_SEQUENTIAL) {
     cJSON *children = cJSON_CreateArray();
     ok = aihw_json_add_item(o, "children", children);
@@ -181,6 +194,17 @@ static aihw_status export_tree(const aihw_module *m, aihw_st_dict *dict, char *p
       if (!push_index(prefix, size, part))
         return name_too_long(prefix);
       AIHW_TRY(export_tree(m->children[k], dict, prefix, size));
+      prefix[len] = '\0';
+    }
+    return AIHW_OK;
+  }
+  if (is_conv_kind(m->kind)) { /* "groups.<g>." + the group's LINEAR tensors */
+    for (int64_t g = 0; g < aihw_conv_group_count(m); ++g) {
+      char part[32];
+      snprintf(part, sizeof part, "groups.%lld.", (long long)g);
+      if (!push_index(prefix, size, part))
+        return name_too_long(prefix);
+      AIHW_TRY(export_tree(aihw_conv_group(m, g), dict, prefix, size));
       prefix[len] = '\0';
     }
     return AIHW_OK;
@@ -313,6 +337,9 @@ static void count_tree(const aihw_module *m, size_t *tiles, size_t *linears) {
     *tiles += (size_t)(r * c);
     ++*linears;
   }
+  if (is_conv_kind(m->kind))
+    for (int64_t g = 0; g < aihw_conv_group_count(m); ++g)
+      count_tree(aihw_conv_group(m, g), tiles, linears);
   for (int k = 0; k < m->child_count; ++k)
     count_tree(m->children[k], tiles, linears);
 }
@@ -372,6 +399,15 @@ static aihw_status prepare_tree(aihw_module *m, import_ctx *x, char *prefix, siz
   if (m->kind == AIHW_MODULE_LINEAR)
     return prepare_linear(m, x, prefix, size);
   const size_t len = strlen(prefix);
+  if (is_conv_kind(m->kind))
+    for (int64_t g = 0; g < aihw_conv_group_count(m); ++g) {
+      char part[32];
+      snprintf(part, sizeof part, "groups.%lld.", (long long)g);
+      if (!push_index(prefix, size, part))
+        return name_too_long(prefix);
+      AIHW_TRY(prepare_linear(aihw_conv_group(m, g), x, prefix, size));
+      prefix[len] = '\0';
+    }
   for (int k = 0; k < m->child_count; ++k) {
     char part[16];
     snprintf(part, sizeof part, "%d.", k);
@@ -389,6 +425,11 @@ static void commit_modes(aihw_module *m, const cJSON *arch) {
   if (cJSON_IsBool(training))
     m->training = cJSON_IsTrue(training);
   m->cached_batch = 0;
+  if (is_conv_kind(m->kind))
+    for (int64_t g = 0; g < aihw_conv_group_count(m); ++g) {
+      aihw_conv_group(m, g)->training = m->training;
+      aihw_conv_group(m, g)->cached_batch = 0;
+    }
   const cJSON *children = cJSON_GetObjectItemCaseSensitive(arch, "children");
   const cJSON *c = cJSON_IsArray(children) ? children->child : NULL;
   for (int k = 0; k < m->child_count; ++k, c = c != NULL ? c->next : NULL)
@@ -502,15 +543,15 @@ static int read_flag(const cJSON *o, const char *key, int *out) {
   return aihw_json_bool_value(cJSON_GetObjectItemCaseSensitive(o, key), out);
 }
 
-static aihw_status build_linear(const cJSON *a, const char *source, aihw_module **out) {
-  int64_t in = 0, outf = 0;
-  int bias = 0;
+aihw_status aihw_nn_arch_layer_config(const cJSON *a, const char *source, const char *what,
+                                      aihw_mapping_params *mapping, aihw_tile_config *config) {
   const cJSON *mj = cJSON_GetObjectItemCaseSensitive(a, "mapping");
   const cJSON *tj = cJSON_GetObjectItemCaseSensitive(a, "tile_config");
-  if (!read_i64(a, "in_features", &in) || !read_i64(a, "out_features", &outf) ||
-      !read_flag(a, "bias", &bias) || !cJSON_IsObject(mj) || !cJSON_IsObject(tj))
-    return arch_error(source, "a LINEAR entry needs in_features, out_features, bias, mapping "
-                              "and tile_config");
+  if (!cJSON_IsObject(mj) || !cJSON_IsObject(tj)) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "a %s entry needs 'mapping' and 'tile_config'", what);
+    return arch_error(source, msg);
+  }
   aihw_mapping_params mp = aihw_mapping_params_default();
   const cJSON *omega = cJSON_GetObjectItemCaseSensitive(mj, "weight_scaling_omega");
   if (!read_flag(mj, "digital_bias", &mp.digital_bias) || !cJSON_IsNumber(omega) ||
@@ -520,7 +561,11 @@ static aihw_status build_linear(const cJSON *a, const char *source, aihw_module 
       !read_flag(mj, "out_scaling_columnwise", &mp.out_scaling_columnwise) ||
       !read_i64(mj, "max_input_size", &mp.max_input_size) ||
       !read_i64(mj, "max_output_size", &mp.max_output_size))
-    return arch_error(source, "a LINEAR entry has an incomplete or malformed 'mapping'");
+  {
+    char msg[96];
+    snprintf(msg, sizeof msg, "a %s entry has an incomplete or malformed 'mapping'", what);
+    return arch_error(source, msg);
+  }
   mp.weight_scaling_omega = (float)omega->valuedouble;
   /* printed from a copy: exact printing turns infinities into raw items, and the tree is
    * compared with the rebuilt module's afterwards */
@@ -529,12 +574,24 @@ static aihw_status build_linear(const cJSON *a, const char *source, aihw_module 
   cJSON_Delete(copy);
   if (text == NULL)
     return aihw_error(AIHW_ERR_OUT_OF_MEMORY, "%s: out of memory", source);
-  aihw_tile_config tc = aihw_tile_config_default(AIHW_TILE_ANALOG);
-  aihw_status s = aihw_tile_config_from_json(text, &tc);
+  *config = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  aihw_status s = aihw_tile_config_from_json(text, config);
   free(text);
-  if (s == AIHW_OK)
-    s = aihw_linear_create(&tc, &mp, in, outf, bias, out);
+  *mapping = mp;
   return s;
+}
+
+static aihw_status build_linear(const cJSON *a, const char *source, aihw_module **out) {
+  int64_t in = 0, outf = 0;
+  int bias = 0;
+  if (!read_i64(a, "in_features", &in) || !read_i64(a, "out_features", &outf) ||
+      !read_flag(a, "bias", &bias))
+    return arch_error(source, "a LINEAR entry needs in_features, out_features, bias, mapping "
+                              "and tile_config");
+  aihw_mapping_params mp;
+  aihw_tile_config tc;
+  AIHW_TRY(aihw_nn_arch_layer_config(a, source, "LINEAR", &mp, &tc));
+  return aihw_linear_create(&tc, &mp, in, outf, bias, out);
 }
 
 static aihw_status build_tree(const cJSON *a, const char *source, int depth,
@@ -548,9 +605,12 @@ static aihw_status build_tree(const cJSON *a, const char *source, int depth,
     ++k;
   if (!cJSON_IsString(kind) || k == N_KINDS)
     return arch_error(source, "an entry has no known 'kind' (LINEAR, SEQUENTIAL, RELU, "
-                              "SIGMOID, TANH, FLATTEN)");
+                              "SIGMOID, TANH, FLATTEN, CONV1D, CONV2D, MAXPOOL2D, AVGPOOL2D)");
   if (k == AIHW_MODULE_LINEAR)
     return build_linear(a, source, out);
+  if (is_conv_kind((aihw_module_kind)k) || k == AIHW_MODULE_MAXPOOL2D ||
+      k == AIHW_MODULE_AVGPOOL2D)
+    return aihw_layers_build((aihw_module_kind)k, a, source, out);
   if (k != AIHW_MODULE_SEQUENTIAL) {
     int64_t features = 0;
     if (!read_i64(a, "features", &features))

@@ -8,7 +8,9 @@
  *  - aihw_module_convert: the same network on tiles of another configuration, with the
  *    weights copied exactly.
  *
- * A module kind with parameters lists them in a table (collect_*), in torch's order and
+ * Parameters: LINEAR (weight [out][in], bias [out]) and CONV1D/CONV2D (weight
+ * [out][in/groups][k] / [out][in/groups][kh][kw], bias [out]); a module kind with
+ * parameters lists them in a table (collect_*), in torch's order and
  * shapes; loading fills each listed parameter from the file (converting F64, F16 and BF16
  * to float), validates everything (names, dtypes, shapes, finiteness) and only then
  * writes the modules (apply_*), so that a bad file changes nothing. */
@@ -105,11 +107,31 @@ static aihw_status apply_linear(aihw_module *m, torch_param *p, size_t n) {
   return aihw_linear_set_weights(m, p[0].data, b, 1);
 }
 
+/* Conv2d: weight [out][in/groups][kh][kw]; Conv1d: [out][in/groups][k]; bias [out]. */
+static aihw_status collect_conv(aihw_module *m, const char *prefix, torch_list *l) {
+  aihw_conv_params p;
+  AIHW_TRY(aihw_conv_geometry(m, &p, NULL, NULL, NULL, NULL));
+  const int conv1d = m->kind == AIHW_MODULE_CONV1D;
+  const int64_t wshape[4] = {p.out_channels, p.in_channels / p.groups, p.kernel[0],
+                             p.kernel[1]};
+  torch_param *w = NULL, *b = NULL;
+  AIHW_TRY(list_add(l, m, prefix, "weight", 0, conv1d ? 3 : 4, wshape, &w));
+  if (p.bias)
+    AIHW_TRY(list_add(l, m, prefix, "bias", 1, 1, &p.out_channels, &b));
+  return aihw_conv_get_weights(m, w->data, b != NULL ? b->data : NULL, 1);
+}
+
+static aihw_status apply_conv(aihw_module *m, torch_param *p, size_t n) {
+  return aihw_conv_set_weights(m, p[0].data, n > 1 ? p[1].data : NULL, 1);
+}
+
 /* ---- the walk ------------------------------------------------------------------------- */
 
 static aihw_status collect_tree(aihw_module *m, char *prefix, size_t size, torch_list *l) {
   if (m->kind == AIHW_MODULE_LINEAR)
     return collect_linear(m, prefix, l);
+  if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
+    return collect_conv(m, prefix, l);
   const size_t len = strlen(prefix);
   for (int k = 0; k < m->child_count; ++k) {
     int n = snprintf(prefix + len, size - len, "%s%d", len > 0 ? "." : "", k);
@@ -141,6 +163,8 @@ static aihw_status apply_all(torch_list *l) {
     aihw_status s = AIHW_OK;
     if (m->kind == AIHW_MODULE_LINEAR)
       s = apply_linear(m, &l->items[k], n);
+    else if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
+      s = apply_conv(m, &l->items[k], n);
     else
       s = aihw_error(AIHW_ERR_INTERNAL, "no parameter writer for module kind %d",
                      (int)m->kind);
@@ -330,8 +354,35 @@ AIHW_API aihw_status aihw_module_load_torch(aihw_module *module, const char *pat
   return s;
 }
 
-/* Number of tiles of a LINEAR entry of the architecture tree under its "mapping". */
+/* Product of the numbers of an array member (1 when absent). */
+static int64_t array_product(const cJSON *a, const char *key) {
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(a, key);
+  int64_t n = 1;
+  for (const cJSON *v = arr != NULL ? arr->child : NULL; v != NULL; v = v->next)
+    n *= cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 1;
+  return n;
+}
+
+static int64_t number_of(const cJSON *a, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, key);
+  return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+}
+
+/* Number of tiles of a LINEAR, CONV1D or CONV2D entry of the architecture tree under its
+ * "mapping" (a convolution: one grid of in/groups kernel -> out/groups per group). */
 static int64_t entry_tiles(const cJSON *a) {
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(a, "kind");
+  if (cJSON_IsString(kind) && strncmp(kind->valuestring, "CONV", 4) == 0) {
+    const int64_t groups = number_of(a, "groups") > 0 ? number_of(a, "groups") : 1;
+    const int64_t in = number_of(a, "in_channels") / groups * array_product(a, "kernel");
+    const int64_t out = number_of(a, "out_channels") / groups;
+    const cJSON *mj = cJSON_GetObjectItemCaseSensitive(a, "mapping");
+    int64_t n_in = 1, n_out = 1;
+    if (aihw_mapping_split(in, number_of(mj, "max_input_size"), NULL, 0, &n_in) != AIHW_OK ||
+        aihw_mapping_split(out, number_of(mj, "max_output_size"), NULL, 0, &n_out) != AIHW_OK)
+      return groups;
+    return groups * n_in * n_out;
+  }
   const cJSON *in = cJSON_GetObjectItemCaseSensitive(a, "in_features");
   const cJSON *out = cJSON_GetObjectItemCaseSensitive(a, "out_features");
   const cJSON *mj = cJSON_GetObjectItemCaseSensitive(a, "mapping");
