@@ -202,5 +202,84 @@ static void convert_copies_weights_to_another_kind(void) {
   aihw_module_destroy(fp);
 }
 
+/* LeNet-5 as torch builds it (tests/data/torch/lenet5*.safetensors): Conv2d(1,16,5), Tanh,
+ * MaxPool2d(2), Conv2d(16,32,5), Tanh, MaxPool2d(2), Flatten, Linear(512,128), Tanh,
+ * Linear(128,10) (torch's LogSoftmax, index 10, is applied by the test). */
+static aihw_module *lenet5(void) {
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_FLOATING_POINT);
+  aihw_module *seq = NULL, *m = NULL;
+  CHECK_OK(aihw_sequential_create(&seq));
+  aihw_conv_params p1 = aihw_conv_params_default(1, 16, 5), p2 = aihw_conv_params_default(16, 32, 5);
+  const int64_t two[2] = {2, 2}, zero[2] = {0, 0};
+  CHECK_OK(aihw_conv2d_create(&c, NULL, &p1, 28, 28, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  CHECK_OK(aihw_activation_create(AIHW_MODULE_TANH, 16 * 24 * 24, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  CHECK_OK(aihw_pool2d_create(AIHW_MODULE_MAXPOOL2D, 16, 24, 24, two, two, zero, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  c.tile_id = 1;
+  CHECK_OK(aihw_conv2d_create(&c, NULL, &p2, 12, 12, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  CHECK_OK(aihw_activation_create(AIHW_MODULE_TANH, 32 * 8 * 8, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  CHECK_OK(aihw_pool2d_create(AIHW_MODULE_MAXPOOL2D, 32, 8, 8, two, two, zero, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  CHECK_OK(aihw_activation_create(AIHW_MODULE_FLATTEN, 512, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  c.tile_id = 2;
+  CHECK_OK(aihw_linear_create(&c, NULL, 512, 128, 1, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  CHECK_OK(aihw_activation_create(AIHW_MODULE_TANH, 128, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  c.tile_id = 3;
+  CHECK_OK(aihw_linear_create(&c, NULL, 128, 10, 1, &m));
+  CHECK_OK(aihw_sequential_append(seq, m));
+  return seq;
+}
+
+static void lenet5_with_torch_parameters_gives_torchs_outputs(void) {
+  char path[512];
+  data_path("lenet5_io.safetensors", path, sizeof path);
+  aihw_st_dict *io = NULL;
+  CHECK_OK(aihw_st_read_file(path, &io));
+  const float *x = NULL, *y = NULL;
+  aihw_st_tensor xi, yi;
+  CHECK_OK(aihw_st_dict_get_f32(io, "x", &x, &xi));
+  CHECK_OK(aihw_st_dict_get_f32(io, "y", &y, &yi));
+  CHECK(xi.numel == 2 * 784 && yi.numel == 20);
+  aihw_module *m = lenet5();
+  data_path("lenet5.safetensors", path, sizeof path);
+  CHECK_OK(aihw_module_load_torch(m, path, 1));
+  float out[20];
+  CHECK_OK(aihw_module_forward(m, x, 2, 784, out, 10));
+  for (int b = 0; b < 2; ++b) { /* torch's LogSoftmax */
+    float mx = out[b * 10];
+    for (int k = 1; k < 10; ++k)
+      mx = fmaxf(mx, out[b * 10 + k]);
+    double sum = 0.0;
+    for (int k = 0; k < 10; ++k)
+      sum += exp((double)(out[b * 10 + k] - mx));
+    for (int k = 0; k < 10; ++k) /* float sums in another order: 1e-5 of O(1) values */
+      CHECK_NEAR(out[b * 10 + k] - mx - (float)log(sum), y[b * 10 + k], 1e-5f);
+  }
+  /* save_torch writes the same names and shapes back */
+  char out_path[] = "/tmp/aihw_test_lenet_XXXXXX";
+  int fd = mkstemp(out_path);
+  CHECK(fd >= 0);
+  close(fd);
+  CHECK_OK(aihw_module_save_torch(m, out_path));
+  aihw_st_dict *d = NULL;
+  CHECK_OK(aihw_st_read_file(out_path, &d));
+  aihw_st_tensor t;
+  CHECK_OK(aihw_st_dict_get(d, "3.weight", &t));
+  CHECK(t.ndim == 4 && t.shape[0] == 32 && t.shape[1] == 16 && t.shape[2] == 5);
+  CHECK(aihw_st_dict_count(d) == 8 && aihw_st_dict_contains(d, "9.bias"));
+  aihw_st_dict_destroy(d);
+  remove(out_path);
+  aihw_module_destroy(m);
+  aihw_st_dict_destroy(io);
+}
+
 TEST_MAIN(TEST(torch_parameters_give_torchs_outputs), TEST(save_then_load_round_trips_exactly),
-          TEST(bad_files_change_nothing), TEST(convert_copies_weights_to_another_kind))
+          TEST(bad_files_change_nothing), TEST(convert_copies_weights_to_another_kind),
+          TEST(lenet5_with_torch_parameters_gives_torchs_outputs))
