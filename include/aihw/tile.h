@@ -18,6 +18,7 @@
 #define AIHW_TILE_H
 
 #include "aihw/common.h"
+#include "aihw/compound.h"
 #include "aihw/device.h"
 #include "aihw/inference.h"
 #include "aihw/io_params.h"
@@ -45,6 +46,9 @@ typedef struct aihw_tile_config {
   aihw_update_params update; /* pulsed update (ANALOG); pulse_type NONE = exact update */
   aihw_device_params device; /* device model of every cross-point (ANALOG) */
   aihw_inference_params inference; /* noise model, compensation, HWA pieces (INFERENCE) */
+  /* Compound device (ANALOG; compound.h): type NONE (the default) = the single `device`;
+   * otherwise the sub-devices of `compound` replace `device`. */
+  aihw_compound_params compound;
 } aihw_tile_config;
 
 /* Default configuration of a kind, as aihwkit builds it: ANALOG (SingleRPUConfig) uses

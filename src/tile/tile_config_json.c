@@ -159,6 +159,12 @@ AIHW_API aihw_status aihw_tile_config_to_json(const aihw_tile_config *config, ch
   if (aihw_tile_kind_name(config->kind) == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: kind = %d is not a tile kind", fn,
                       (int)config->kind);
+  if (config->compound.type != AIHW_COMPOUND_NONE) /* [compound] JSON: next slice */
+    return aihw_error(AIHW_ERR_UNSUPPORTED,
+                      "%s: compound devices (%s) have no JSON form yet", fn,
+                      aihw_compound_type_name(config->compound.type)
+                          ? aihw_compound_type_name(config->compound.type)
+                          : "out of range");
   if (config->analog_bias != 0 && config->analog_bias != 1)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: analog_bias = %d: must be 0 or 1", fn,
                       config->analog_bias);

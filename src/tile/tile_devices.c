@@ -47,6 +47,7 @@ static aihw_rng_stream post_stream(const aihw_tile *tile, uint64_t op, uint32_t 
 
 AIHW_API aihw_status aihw_tile_decay_weights(aihw_tile *tile, float alpha) {
   AIHW_TRY(need_tile(tile, "aihw_tile_decay_weights"));
+  AIHW_TRY(aihw_compound_refuse(tile, "aihw_tile_decay_weights"));
   if (!isfinite(alpha))
     return aihw_error(AIHW_ERR_NOT_FINITE, "aihw_tile_decay_weights: alpha = %g",
                       (double)alpha);
@@ -78,6 +79,7 @@ AIHW_API aihw_status aihw_tile_decay_weights(aihw_tile *tile, float alpha) {
 
 AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
   AIHW_TRY(need_tile(tile, "aihw_tile_diffuse_weights"));
+  AIHW_TRY(aihw_compound_refuse(tile, "aihw_tile_diffuse_weights"));
   const int64_t rows = tile->out_size, cols = tile->cols;
   float *scratch = scratch_floats(tile, cols);
   if (scratch == NULL)
@@ -112,6 +114,13 @@ AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
 
 AIHW_API aihw_status aihw_tile_post_update_step(aihw_tile *tile) {
   AIHW_TRY(need_tile(tile, "aihw_tile_post_update_step"));
+  if (tile->compound != NULL) { /* compounds: no decay/diffusion in this slice */
+    aihw_tile_config cfg = tile->config;
+    for (int k = 0; k < cfg.compound.n_devices; ++k)
+      if (cfg.compound.devices[k].lifetime > 0.0f || cfg.compound.devices[k].diffusion > 0.0f)
+        return aihw_compound_refuse(tile, "aihw_tile_post_update_step (lifetime/diffusion)");
+    return AIHW_OK;
+  }
   const aihw_device_params *p =
       tile->devices != NULL ? &tile->devices->params : &tile->config.device;
   if (p->lifetime > 0.0f)
@@ -127,6 +136,7 @@ AIHW_API aihw_status aihw_tile_reset_columns(aihw_tile *tile, int64_t start, int
                                              float probability) {
   static const char *fn = "aihw_tile_reset_columns";
   AIHW_TRY(need_tile(tile, fn));
+  AIHW_TRY(aihw_compound_refuse(tile, fn));
   const int64_t rows = tile->out_size, cols = tile->cols;
   if (count < 0 || count > cols)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: count = %lld: must be in [0, %lld]", fn,
@@ -167,6 +177,7 @@ AIHW_API aihw_status aihw_tile_reset_columns(aihw_tile *tile, int64_t start, int
 
 AIHW_API aihw_status aihw_tile_clip_weights(aihw_tile *tile, float clip) {
   AIHW_TRY(need_tile(tile, "aihw_tile_clip_weights"));
+  AIHW_TRY(aihw_compound_refuse(tile, "aihw_tile_clip_weights"));
   if (isnan(clip))
     return aihw_error(AIHW_ERR_NOT_FINITE, "aihw_tile_clip_weights: clip is NaN");
   float *scratch = scratch_floats(tile, tile->cols);
