@@ -24,4 +24,8 @@ void bench_update_usage(FILE *out);
 int bench_drift_run(int argc, char **argv);
 void bench_drift_usage(FILE *out);
 
+/* bench_compound.c: Tiki-Taka (TTv1, TTv2) tile update vs the single-device update. */
+int bench_compound_run(int argc, char **argv);
+void bench_compound_usage(FILE *out);
+
 #endif

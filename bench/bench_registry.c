@@ -8,5 +8,7 @@ const cli_command bench_ops[] = {
      bench_update_run, bench_update_usage},
     {"drift", "inference tile program + drift to 1 h vs memcpy of the same bytes",
      bench_drift_run, bench_drift_usage},
+    {"compound", "Tiki-Taka (TTv1, TTv2) tile update vs the single-device update",
+     bench_compound_run, bench_compound_usage},
 };
 const size_t bench_op_count = sizeof bench_ops / sizeof bench_ops[0];
