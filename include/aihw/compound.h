@@ -113,6 +113,20 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
 AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *params,
                                                    const char *what);
 
+/* JSON object {"type": "<class name>", "unit_cell_devices": [<device JSON>, ...],
+ * <fields of that class>...}: aihwkit's field names; update_policy by member name
+ * ("SINGLE_FIXED"); gamma_vec, transfer_every_vec and transfer_lr_vec as arrays (empty =
+ * default); transfer_forward and transfer_update as nested IO / update objects;
+ * booleans as true/false. Reading starts from the class defaults (absent fields keep
+ * them); "type" and "unit_cell_devices" are required; keys of other classes are FORMAT
+ * errors; a ReferenceUnitCell with one device duplicates it. The result is validated;
+ * *params unchanged on error. NONE has no JSON form (INVALID_ARGUMENT). *json_out is
+ * malloc'ed (free()). */
+AIHW_API aihw_status aihw_compound_params_to_json(const aihw_compound_params *params,
+                                                  char **json_out);
+AIHW_API aihw_status aihw_compound_params_from_json(const char *json,
+                                                    aihw_compound_params *params);
+
 /* aihwkit class name of a type ("TransferCompound"); "" for NONE; NULL if out of range. */
 AIHW_API const char *aihw_compound_type_name(aihw_compound_type type);
 AIHW_API const char *aihw_vector_policy_name(aihw_vector_policy policy);

@@ -77,6 +77,8 @@ AIHW_API aihw_status aihw_tile_config_preset(const char *name, aihw_tile_config 
  *   {"kind": "ANALOG", "forward": {..}, "backward": {..}, "update": {..}, "device": {..},
  *    "inference": {..}, "analog_bias": false, "seed": 0, "tile_id": 0}
  *
+ * plus "compound": {..} (aihw_compound_params_to_json) when compound.type is not NONE.
+ *
  * Floats round-trip bit-exactly (the areas' shortest texts, +inf as 1e999). Every area
  * must pass its validation (the area's status is returned, the message prefixed by the
  * key, e.g. "device: ..."); a bad kind or analog_bias is INVALID_ARGUMENT;

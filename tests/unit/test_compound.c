@@ -494,9 +494,6 @@ static void test_bad_config(void) {
   CHECK_STATUS(aihw_tile_decay_weights(t, 1.0f), AIHW_ERR_UNSUPPORTED);
   CHECK_ERROR_MENTIONS("VectorUnitCell");
   CHECK_STATUS(aihw_tile_drift_weights(t, 1.0f), AIHW_ERR_UNSUPPORTED);
-  char *json = NULL;
-  CHECK_STATUS(aihw_tile_config_to_json(&c, &json), AIHW_ERR_UNSUPPORTED);
-  CHECK(json == NULL);
   CHECK_OK(aihw_tile_post_update_step(t)); /* nothing to do */
   float h[4];
   CHECK_STATUS(aihw_tile_compound_get_buffer(t, 0, h, 2, 2), AIHW_ERR_INVALID_ARGUMENT);
@@ -507,7 +504,75 @@ static void test_bad_config(void) {
   aihw_tile_destroy(t);
 }
 
-TEST_MAIN(TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
+/* JSON round trip of every implemented class through the tile configuration. */
+static void test_json_round_trip(void) {
+  const aihw_compound_type types[4] = {AIHW_COMPOUND_VECTOR, AIHW_COMPOUND_REFERENCE,
+                                       AIHW_COMPOUND_TRANSFER,
+                                       AIHW_COMPOUND_BUFFERED_TRANSFER};
+  for (int k = 0; k < 4; ++k) {
+    aihw_tile_config c = compound_config(types[k], 3);
+    if (types[k] == AIHW_COMPOUND_VECTOR) {
+      c.compound.update_policy = AIHW_VECTOR_SINGLE_RANDOM;
+      c.compound.n_gamma = 3;
+      c.compound.gamma_vec[2] = 0.1f;
+    }
+    c.compound.devices[1] = aihw_device_params_default(AIHW_DEVICE_SOFT_BOUNDS);
+    c.compound.transfer_lr = 0.3f;
+    c.compound.momentum = 0.25f;
+    char *j1 = NULL, *j2 = NULL;
+    CHECK_OK(aihw_tile_config_to_json(&c, &j1));
+    aihw_tile_config back = aihw_tile_config_default(AIHW_TILE_ANALOG);
+    CHECK_OK(aihw_tile_config_from_json(j1, &back));
+    CHECK_OK(aihw_tile_config_to_json(&back, &j2));
+    CHECK(j1 != NULL && j2 != NULL && strcmp(j1, j2) == 0);
+    CHECK(back.compound.type == types[k]);
+    CHECK(back.compound.n_devices == c.compound.n_devices);
+    CHECK(back.compound.devices[1].type == AIHW_DEVICE_SOFT_BOUNDS);
+    CHECK(strstr(j1, aihw_compound_type_name(types[k])) != NULL);
+    free(j1);
+    free(j2);
+  }
+  /* single-device configurations keep their JSON (no "compound" key) */
+  aihw_tile_config plain = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  char *j = NULL;
+  CHECK_OK(aihw_tile_config_to_json(&plain, &j));
+  CHECK(j != NULL && strstr(j, "compound") == NULL);
+  free(j);
+  /* bad input: wrong class field, unknown type, missing devices; config unchanged */
+  aihw_compound_params p = aihw_compound_params_default(AIHW_COMPOUND_VECTOR, NULL, 2);
+  const aihw_compound_params before = p;
+  CHECK_STATUS(aihw_compound_params_from_json(
+                   "{\"type\": \"VectorUnitCell\", \"unit_cell_devices\": "
+                   "[{\"type\": \"ConstantStepDevice\"}], \"transfer_lr\": 1}",
+                   &p),
+               AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("transfer_lr");
+  CHECK_STATUS(aihw_compound_params_from_json("{\"type\": \"Nope\", "
+                                              "\"unit_cell_devices\": []}",
+                                              &p),
+               AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("Nope");
+  CHECK_STATUS(aihw_compound_params_from_json("{\"type\": \"TransferCompound\"}", &p),
+               AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("unit_cell_devices");
+  CHECK_STATUS(aihw_compound_params_from_json(
+                   "{\"type\": \"TransferCompound\", \"unit_cell_devices\": "
+                   "[{\"type\": \"ConstantStepDevice\", \"dw_min\": -1}, "
+                   "{\"type\": \"ConstantStepDevice\"}]}",
+                   &p),
+               AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("unit_cell_devices[0]");
+  CHECK(memcmp(&p, &before, sizeof p) == 0);
+  /* aihwkit's one-device ReferenceUnitCell duplicates it */
+  CHECK_OK(aihw_compound_params_from_json(
+      "{\"type\": \"ReferenceUnitCell\", \"unit_cell_devices\": "
+      "[{\"type\": \"LinearStepDevice\"}]}",
+      &p));
+  CHECK(p.n_devices == 2 && p.devices[1].type == AIHW_DEVICE_LINEAR_STEP);
+  CHECK(p.gamma_vec[1] == -1.0f);
+}
+
+TEST_MAIN(TEST(test_json_round_trip), TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
           TEST(test_vector_sequential), TEST(test_vector_random), TEST(test_reference_cell),
           TEST(test_transfer_schedule_mbatch), TEST(test_transfer_schedule_samples),
           TEST(test_transfer_reads), TEST(test_transfer_three_devices),
