@@ -34,34 +34,14 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "tile/tile_internal.h"
+#include "tile/compound_internal.h"
 
-#define AIHW_COMPOUND_TRANSFER_OPS (UINT64_C(1) << 47)
 
 enum { ROUND_POLICY = 200, ROUND_SELECT = 201, ROUND_RESET_CHOICE = 202, ROUND_RESET = 203 };
 /* Systematic draws of the transfer read periphery (forward 0, backward 16 in tile.c). */
 enum { SYSTEMATIC_TRANSFER = 32 };
 
-typedef struct aihw_compound {
-  aihw_compound_params params; /* validated copy */
-  int n;
-  aihw_device_state *dev[AIHW_COMPOUND_MAX_DEVICES];
-  float *w[AIHW_COMPOUND_MAX_DEVICES]; /* visible weights of each sub-device */
-  float gamma[AIHW_COMPOUND_MAX_DEVICES];
-  int fully_hidden;   /* transfer: visible weights = last device's */
-  int transfer;       /* TransferCompound or BufferedTransferCompound */
-  float granularity;  /* mean of the sub-devices' granularities */
-  int64_t update_count;
-  int current_device;
-  int64_t current_slice[AIHW_COMPOUND_MAX_DEVICES];
-  int64_t transfers[AIHW_COMPOUND_MAX_DEVICES];
-  uint64_t transfer_ops;
-  float transfer_every[AIHW_COMPOUND_MAX_DEVICES];
-  float transfer_lr[AIHW_COMPOUND_MAX_DEVICES];
-  int64_t n_reads;
-  aihw_periphery read; /* transfer reads (BM and NM off) */
-  float *buffer[AIHW_COMPOUND_MAX_DEVICES]; /* BufferedTransfer H_k, k < n - 1 */
-} aihw_compound;
+
 
 static int is_transfer_type(aihw_compound_type t) {
   return t == AIHW_COMPOUND_TRANSFER || t == AIHW_COMPOUND_BUFFERED_TRANSFER;
@@ -177,7 +157,7 @@ aihw_status aihw_compound_create(aihw_tile *tile) {
 }
 
 /* Visible weights from the sub-devices: W = sum_k gamma_k W_k (k ascending). */
-static void reduce(aihw_tile *tile) {
+void aihw_compound_reduce(aihw_tile *tile) {
   const aihw_compound *c = tile->compound;
   const int64_t size = tile->out_size * tile->cols;
   float *w = tile->weights;
@@ -258,7 +238,7 @@ aihw_status aihw_compound_set_weights(aihw_tile *tile, const float *w) {
     }
     (void)settle_device(tile, k, op, c->dev[k]->params.apply_write_noise_on_set);
   }
-  reduce(tile);
+  aihw_compound_reduce(tile);
   return AIHW_OK;
 }
 
@@ -512,7 +492,7 @@ aihw_status aihw_compound_update(aihw_tile *tile, const float *x, int64_t batch,
       }
     }
   }
-  reduce(tile);
+  aihw_compound_reduce(tile);
   return s;
 }
 
@@ -562,7 +542,7 @@ AIHW_API aihw_status aihw_tile_compound_set_weights(aihw_tile *tile, int k, cons
   aihw_compound *c = tile->compound;
   memcpy(device_weights(c, k), w, (size_t)(rows * cols) * sizeof(float));
   (void)settle_device(tile, k, 0, 0); /* no write noise: the values are set exactly */
-  reduce(tile);
+  aihw_compound_reduce(tile);
   if (tile->weights_abs != NULL)
     for (int64_t e = 0; e < rows * cols; ++e)
       tile->weights_abs[e] = fabsf(tile->weights[e]);

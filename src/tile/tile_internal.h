@@ -173,7 +173,20 @@ typedef struct aihw_tile_state_plan {
   float *new_out_scales, *new_w0, *new_prev, *new_programmed, *new_nu, *new_baseline,
       *new_drift_alpha, *new_fb, *new_fb_abs;
   double *new_t;
+  struct aihw_compound_plan *compound; /* compound devices (compound_state.c), or NULL */
 } aihw_tile_state_plan;
+
+/* Compound devices' part of the state (compound_state.c; the tensor list is there). */
+struct aihw_compound_plan;
+aihw_status aihw_compound_state_export(const aihw_tile *tile, struct aihw_st_dict *dict,
+                                       const char *prefix);
+aihw_status aihw_compound_state_prepare(const aihw_tile *tile, const struct aihw_st_dict *dict,
+                                        const char *prefix, unsigned char *used,
+                                        aihw_state_names *missing,
+                                        struct aihw_compound_plan **out);
+/* Copies a prepared plan into the tile (cannot fail) and recomputes the visible weights. */
+void aihw_compound_state_commit(aihw_tile *tile, struct aihw_compound_plan *plan);
+void aihw_compound_plan_free(struct aihw_compound_plan *plan);
 
 /* Validates the tensors <prefix><key> of `dict` against the tile (dtype, shape, finite and
  * in-range values) and allocates what a commit needs; changes nothing in the tile. Tensors

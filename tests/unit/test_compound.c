@@ -5,7 +5,10 @@
  * DETERMINISTIC_IMPLICIT pulses with UM/UBLM off and BL 1000, so a sample moves w_ij by
  * exactly rint(lr d_i x_j / g) steps of g (docs/physics.md). Transfer reads are perfect. */
 #include "aihw/aihw.h"
+#include "core/alloc.h"
+#include "core/safetensors.h"
 #include "test_util.h"
+#include "tile/tile_internal.h"
 
 #define G 0.01f
 
@@ -572,7 +575,83 @@ static void test_json_round_trip(void) {
   CHECK(p.gamma_vec[1] == -1.0f);
 }
 
-TEST_MAIN(TEST(test_json_round_trip), TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
+/* Saved state: a TTv2 tile of noisy SoftBounds devices (write noise on the slow device)
+ * exported after training, written to bytes, read back and imported strictly into a
+ * fresh tile, continues bit-identically: sub-device weights, buffers, counters. */
+static void train_some(aihw_tile *t, int batches, uint32_t salt) {
+  float x[3 * 5], d[3 * 4];
+  for (int b = 0; b < batches; ++b) {
+    for (int e = 0; e < 15; ++e)
+      x[e] = 0.13f * (float)((e * 7 + b + (int)salt) % 11) - 0.6f;
+    for (int e = 0; e < 12; ++e)
+      d[e] = 0.11f * (float)((e * 5 + 3 * b + (int)salt) % 9) - 0.4f;
+    CHECK_OK(aihw_tile_update(t, x, 3, 5, d, 4, 0.2f));
+  }
+}
+
+static void test_state_round_trip(void) {
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  aihw_device_params dv = aihw_device_params_default(AIHW_DEVICE_SOFT_BOUNDS);
+  c.compound = aihw_compound_params_default(AIHW_COMPOUND_BUFFERED_TRANSFER, &dv, 2);
+  c.compound.devices[1].write_noise_std = 0.5f;
+  c.compound.transfer_lr = 20.0f;
+  c.compound.n_reads_per_transfer = 2;
+  c.seed = 9;
+  c.analog_bias = 1;
+  aihw_tile *a = make(&c, 4, 5), *b = make(&c, 4, 5);
+  train_some(a, 6, 0);
+  aihw_st_dict *d = NULL, *back = NULL;
+  CHECK_OK(aihw_st_dict_create(&d));
+  CHECK_OK(aihw_tile_state_export(a, d, "t."));
+  CHECK(aihw_st_dict_contains(d, "t.compound.1.hidden.persistent_weights"));
+  CHECK(aihw_st_dict_contains(d, "t.compound.0.buffer"));
+  void *bytes = NULL;
+  size_t size = 0;
+  CHECK_OK(aihw_st_write_memory(d, &bytes, &size));
+  CHECK_OK(aihw_st_read_memory(bytes, size, &back));
+  CHECK_OK(aihw_tile_state_import(b, back, "t.", 1));
+  train_some(a, 5, 1);
+  train_some(b, 5, 1);
+  float wa[24], wb[24];
+  for (int k = 0; k < 2; ++k) {
+    sub_weights(a, k, wa);
+    sub_weights(b, k, wb);
+    CHECK(memcmp(wa, wb, sizeof wa) == 0);
+  }
+  CHECK_OK(aihw_tile_compound_get_buffer(a, 0, wa, 4, 6));
+  CHECK_OK(aihw_tile_compound_get_buffer(b, 0, wb, 4, 6));
+  CHECK(memcmp(wa, wb, sizeof wa) == 0);
+  CHECK_OK(aihw_tile_get_weights(a, wa, 4, 6));
+  CHECK_OK(aihw_tile_get_weights(b, wb, 4, 6));
+  CHECK(memcmp(wa, wb, sizeof wa) == 0);
+  aihw_compound_counters na, nb;
+  CHECK_OK(aihw_tile_compound_get_counters(a, &na));
+  CHECK_OK(aihw_tile_compound_get_counters(b, &nb));
+  CHECK(memcmp(&na, &nb, sizeof na) == 0);
+  CHECK(na.transfers[0] == 11);
+  /* a state without the compound tensors is refused (strict), naming them */
+  aihw_st_dict *bare = NULL;
+  CHECK_OK(aihw_st_dict_create(&bare));
+  const size_t n = aihw_st_dict_count(d);
+  for (size_t e = 0; e < n; ++e) {
+    aihw_st_tensor ten;
+    CHECK_OK(aihw_st_dict_at(d, e, &ten));
+    if (strstr(ten.name, "compound.") == NULL)
+      CHECK_OK(aihw_st_dict_add(bare, ten.name, ten.dtype, ten.shape, ten.ndim, ten.data));
+  }
+  aihw_tile *fresh = make(&c, 4, 5);
+  CHECK_STATUS(aihw_tile_state_import(fresh, bare, "t.", 1), AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("compound.0.weights");
+  aihw_tile_destroy(fresh);
+  aihw_st_dict_destroy(bare);
+  aihw_free(bytes);
+  aihw_st_dict_destroy(d);
+  aihw_st_dict_destroy(back);
+  aihw_tile_destroy(a);
+  aihw_tile_destroy(b);
+}
+
+TEST_MAIN(TEST(test_state_round_trip), TEST(test_json_round_trip), TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
           TEST(test_vector_sequential), TEST(test_vector_random), TEST(test_reference_cell),
           TEST(test_transfer_schedule_mbatch), TEST(test_transfer_schedule_samples),
           TEST(test_transfer_reads), TEST(test_transfer_three_devices),
