@@ -64,7 +64,10 @@ AIHW_API aihw_tile_config aihw_tile_config_default(aihw_tile_kind kind);
  * "IdealizedPreset", "GokmenVlasovPreset" (ANALOG; the device preset of that name,
  * PresetIOParameters both ways, PresetUpdateParameters); the default configurations
  * "SingleRPUConfig" / "analog" (ANALOG), "InferenceRPUConfig" / "inference" (INFERENCE),
- * "FloatingPointRPUConfig" / "floating-point" (FLOATING_POINT); and every name
+ * "FloatingPointRPUConfig" / "floating-point" (FLOATING_POINT); the compound presets
+ * "<D>2Preset", "<D>4Preset" (VectorUnitCell, SINGLE_RANDOM) and "TikiTaka<D>Preset"
+ * (TransferCompound) for D in ReRamES, ReRamSB, Capacitor, EcRam, EcRamMO, Idealized
+ * (compound.h; src/tile/compound_presets.c); and every name
  * aihw_device_params_preset() accepts, meaning aihwkit's SingleRPUConfig(device=<name>)
  * (ANALOG defaults with that device). *out unchanged on error; unknown names are
  * INVALID_ARGUMENT listing every valid name. */

@@ -188,6 +188,12 @@ aihw_status aihw_compound_state_prepare(const aihw_tile *tile, const struct aihw
 void aihw_compound_state_commit(aihw_tile *tile, struct aihw_compound_plan *plan);
 void aihw_compound_plan_free(struct aihw_compound_plan *plan);
 
+/* Compound RPU-config presets (compound_presets.c): 1 and *status (and *out on success)
+ * when `name` is one of them, else 0. aihw_compound_preset_names() describes them in one
+ * short line (for error messages). */
+int aihw_compound_preset(const char *name, aihw_tile_config *out, aihw_status *status);
+const char *aihw_compound_preset_names(void);
+
 /* Validates the tensors <prefix><key> of `dict` against the tile (dtype, shape, finite and
  * in-range values) and allocates what a commit needs; changes nothing in the tile. Tensors
  * it reads are marked in used[dict index] (when used is not NULL). A required tensor that

@@ -651,7 +651,47 @@ static void test_state_round_trip(void) {
   aihw_tile_destroy(b);
 }
 
-TEST_MAIN(TEST(test_state_round_trip), TEST(test_json_round_trip), TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
+/* §8.2 compound presets: every name loads, builds a tile that trains and saves as JSON. */
+static void test_presets(void) {
+  const char *devices[6] = {"ReRamES", "ReRamSB", "Capacitor", "EcRam", "EcRamMO",
+                            "Idealized"};
+  for (int k = 0; k < 6; ++k) {
+    for (int v = 0; v < 3; ++v) {
+      char name[64];
+      if (v == 0)
+        snprintf(name, sizeof name, "TikiTaka%sPreset", devices[k]);
+      else
+        snprintf(name, sizeof name, "%s%dPreset", devices[k], 2 * v);
+      aihw_tile_config c;
+      CHECK_OK(aihw_tile_config_preset(name, &c));
+      CHECK(c.compound.type == (v == 0 ? AIHW_COMPOUND_TRANSFER : AIHW_COMPOUND_VECTOR));
+      CHECK(c.compound.n_devices == (v == 0 ? 2 : 2 * v));
+      if (v == 0) {
+        CHECK(c.compound.transfer_forward.noise_management == AIHW_NM_NONE);
+        CHECK(c.compound.transfer_forward.bound_management == AIHW_BM_NONE);
+        CHECK(c.compound.transfer_update.desired_bl == 31);
+        CHECK(c.compound.devices[1].subtract_symmetry_point == (k == 1));
+      } else {
+        CHECK(c.compound.update_policy == AIHW_VECTOR_SINGLE_RANDOM);
+      }
+      aihw_tile *t = make(&c, 3, 4);
+      float x[4] = {0.5f, -0.5f, 0.25f, 1.0f}, d[3] = {0.3f, -0.2f, 0.1f};
+      CHECK_OK(aihw_tile_update(t, x, 1, 4, d, 3, 0.1f));
+      char *json = NULL;
+      CHECK_OK(aihw_tile_config_to_json(&c, &json));
+      aihw_tile_config back;
+      CHECK_OK(aihw_tile_config_from_json(json, &back));
+      CHECK(back.compound.type == c.compound.type);
+      free(json);
+      aihw_tile_destroy(t);
+    }
+  }
+  aihw_tile_config c;
+  CHECK_STATUS(aihw_tile_config_preset("TikiTakaNopePreset", &c), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("TikiTaka<D>Preset");
+}
+
+TEST_MAIN(TEST(test_presets), TEST(test_state_round_trip), TEST(test_json_round_trip), TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
           TEST(test_vector_sequential), TEST(test_vector_random), TEST(test_reference_cell),
           TEST(test_transfer_schedule_mbatch), TEST(test_transfer_schedule_samples),
           TEST(test_transfer_reads), TEST(test_transfer_three_devices),
