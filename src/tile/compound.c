@@ -579,3 +579,78 @@ AIHW_API aihw_status aihw_tile_compound_get_counters(const aihw_tile *tile,
   counters->current_device = c->current_device;
   return AIHW_OK;
 }
+
+/* ---------------------------------------------------------------------------------- */
+/* Decay, diffusion, clipping (§5.10: applied to every sub-device, then the reduction) */
+
+/* Redraws visible weights of every write-noise sub-device and reduces. */
+static aihw_status settle_all(aihw_tile *tile, uint64_t op) {
+  aihw_compound *c = tile->compound;
+  for (int k = 0; k < c->n; ++k)
+    AIHW_TRY(settle_device(tile, k, op, 1));
+  aihw_compound_reduce(tile);
+  if (tile->weights_abs != NULL)
+    for (int64_t e = 0; e < tile->out_size * tile->cols; ++e)
+      tile->weights_abs[e] = fabsf(tile->weights[e]);
+  return aihw_tile_weights_changed(tile);
+}
+
+aihw_status aihw_compound_decay(aihw_tile *tile, float alpha) {
+  aihw_compound *c = tile->compound;
+  if (aihw_workspace_get(&tile->aux, (size_t)tile->cols * sizeof(float)) == NULL)
+    return aihw_last_status();
+  for (int k = 0; k < c->n; ++k) {
+    const aihw_device_state *s = c->dev[k];
+    float *w = device_weights(c, k);
+    for (int64_t e = 0; e < s->size; ++e) {
+      const float scale = 1.0f + alpha * (s->decay_scale[e] - 1.0f);
+      w[e] = (w[e] - s->reset_bias[e]) * scale + s->reset_bias[e];
+    }
+  }
+  return settle_all(tile, tile->op_counter++); /* settle clips to the bounds */
+}
+
+/* Diffusion of sub-device k: normals of (op, POST_UPDATE, round 32 + k), row i. */
+aihw_status aihw_compound_diffuse(aihw_tile *tile) {
+  aihw_compound *c = tile->compound;
+  const int64_t rows = tile->out_size, cols = tile->cols;
+  float *xi = aihw_workspace_get(&tile->aux, (size_t)cols * sizeof(float));
+  if (xi == NULL)
+    return aihw_last_status();
+  const uint64_t op = tile->op_counter++;
+  for (int k = 0; k < c->n; ++k) {
+    const aihw_device_state *s = c->dev[k];
+    float *w = device_weights(c, k);
+    aihw_rng_stream st = aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op,
+                                              AIHW_RNG_POST_UPDATE, 32u + (uint32_t)k);
+    for (int64_t i = 0; i < rows; ++i) {
+      aihw_rng_fill_normal(&st, (uint32_t)i, 0, xi, (size_t)cols);
+      for (int64_t j = 0; j < cols; ++j)
+        w[i * cols + j] += s->diffusion_rate[i * cols + j] * xi[j];
+    }
+  }
+  return settle_all(tile, op);
+}
+
+aihw_status aihw_compound_clip(aihw_tile *tile, float clip) {
+  aihw_compound *c = tile->compound;
+  if (aihw_workspace_get(&tile->aux, (size_t)tile->cols * sizeof(float)) == NULL)
+    return aihw_last_status();
+  if (clip >= 0.0f)
+    for (int k = 0; k < c->n; ++k) {
+      float *w = device_weights(c, k);
+      for (int64_t e = 0; e < c->dev[k]->size; ++e)
+        w[e] = w[e] > clip ? clip : (w[e] < -clip ? -clip : w[e]);
+    }
+  return settle_all(tile, tile->op_counter++);
+}
+
+int aihw_compound_has_decay_or_diffusion(const aihw_tile *tile, int *decay, int *diffusion) {
+  const aihw_compound *c = tile->compound;
+  *decay = *diffusion = 0;
+  for (int k = 0; k < c->n; ++k) {
+    *decay |= c->dev[k]->params.lifetime > 0.0f;
+    *diffusion |= c->dev[k]->params.diffusion > 0.0f;
+  }
+  return *decay || *diffusion;
+}

@@ -47,10 +47,11 @@ static aihw_rng_stream post_stream(const aihw_tile *tile, uint64_t op, uint32_t 
 
 AIHW_API aihw_status aihw_tile_decay_weights(aihw_tile *tile, float alpha) {
   AIHW_TRY(need_tile(tile, "aihw_tile_decay_weights"));
-  AIHW_TRY(aihw_compound_refuse(tile, "aihw_tile_decay_weights"));
   if (!isfinite(alpha))
     return aihw_error(AIHW_ERR_NOT_FINITE, "aihw_tile_decay_weights: alpha = %g",
                       (double)alpha);
+  if (tile->compound != NULL)
+    return aihw_compound_decay(tile, alpha);
   const int64_t n = tile->out_size * tile->cols;
   if (tile->devices == NULL) { /* IdealDevice / FloatingPointDevice: w *= 1 - alpha/lifetime */
     const float lifetime = tile->config.device.lifetime;
@@ -79,7 +80,8 @@ AIHW_API aihw_status aihw_tile_decay_weights(aihw_tile *tile, float alpha) {
 
 AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
   AIHW_TRY(need_tile(tile, "aihw_tile_diffuse_weights"));
-  AIHW_TRY(aihw_compound_refuse(tile, "aihw_tile_diffuse_weights"));
+  if (tile->compound != NULL)
+    return aihw_compound_diffuse(tile);
   const int64_t rows = tile->out_size, cols = tile->cols;
   float *scratch = scratch_floats(tile, cols);
   if (scratch == NULL)
@@ -114,11 +116,13 @@ AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
 
 AIHW_API aihw_status aihw_tile_post_update_step(aihw_tile *tile) {
   AIHW_TRY(need_tile(tile, "aihw_tile_post_update_step"));
-  if (tile->compound != NULL) { /* compounds: no decay/diffusion in this slice */
-    aihw_tile_config cfg = tile->config;
-    for (int k = 0; k < cfg.compound.n_devices; ++k)
-      if (cfg.compound.devices[k].lifetime > 0.0f || cfg.compound.devices[k].diffusion > 0.0f)
-        return aihw_compound_refuse(tile, "aihw_tile_post_update_step (lifetime/diffusion)");
+  if (tile->compound != NULL) { /* every sub-device, then the reduction (§5.10) */
+    int decay = 0, diffusion = 0;
+    aihw_compound_has_decay_or_diffusion(tile, &decay, &diffusion);
+    if (decay)
+      AIHW_TRY(aihw_tile_decay_weights(tile, 1.0f));
+    if (diffusion)
+      AIHW_TRY(aihw_tile_diffuse_weights(tile));
     return AIHW_OK;
   }
   const aihw_device_params *p =
@@ -177,9 +181,10 @@ AIHW_API aihw_status aihw_tile_reset_columns(aihw_tile *tile, int64_t start, int
 
 AIHW_API aihw_status aihw_tile_clip_weights(aihw_tile *tile, float clip) {
   AIHW_TRY(need_tile(tile, "aihw_tile_clip_weights"));
-  AIHW_TRY(aihw_compound_refuse(tile, "aihw_tile_clip_weights"));
   if (isnan(clip))
     return aihw_error(AIHW_ERR_NOT_FINITE, "aihw_tile_clip_weights: clip is NaN");
+  if (tile->compound != NULL)
+    return aihw_compound_clip(tile, clip);
   float *scratch = scratch_floats(tile, tile->cols);
   if (scratch == NULL)
     return aihw_last_status();

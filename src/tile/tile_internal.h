@@ -74,6 +74,13 @@ void aihw_compound_destroy(struct aihw_compound *c);
 aihw_status aihw_compound_set_weights(aihw_tile *tile, const float *w);
 aihw_status aihw_compound_update(aihw_tile *tile, const float *x, int64_t batch,
                                  const float *d, float lr);
+/* Decay (alpha as aihw_tile_decay_weights), diffusion and clipping (clip < 0: bounds
+ * only) of every sub-device, then the reduction; each uses one op counter value. */
+aihw_status aihw_compound_decay(aihw_tile *tile, float alpha);
+aihw_status aihw_compound_diffuse(aihw_tile *tile);
+aihw_status aihw_compound_clip(aihw_tile *tile, float clip);
+/* Whether any sub-device decays (lifetime > 0) / diffuses (diffusion > 0). */
+int aihw_compound_has_decay_or_diffusion(const aihw_tile *tile, int *decay, int *diffusion);
 /* UNSUPPORTED naming `fn` when the tile has a compound device (device-level operations
  * that this slice does not implement for compounds), else OK. */
 aihw_status aihw_compound_refuse(const aihw_tile *tile, const char *fn);

@@ -494,7 +494,7 @@ static void test_bad_config(void) {
   /* operations not implemented for compounds refuse clearly and change nothing */
   c = compound_config(AIHW_COMPOUND_VECTOR, 2);
   t = make(&c, 2, 2);
-  CHECK_STATUS(aihw_tile_decay_weights(t, 1.0f), AIHW_ERR_UNSUPPORTED);
+  CHECK_STATUS(aihw_tile_reset_columns(t, 0, 1, 1.0f), AIHW_ERR_UNSUPPORTED);
   CHECK_ERROR_MENTIONS("VectorUnitCell");
   CHECK_STATUS(aihw_tile_drift_weights(t, 1.0f), AIHW_ERR_UNSUPPORTED);
   CHECK_OK(aihw_tile_post_update_step(t)); /* nothing to do */
@@ -691,7 +691,43 @@ static void test_presets(void) {
   CHECK_ERROR_MENTIONS("TikiTaka<D>Preset");
 }
 
-TEST_MAIN(TEST(test_presets), TEST(test_state_round_trip), TEST(test_json_round_trip), TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
+/* Decay, diffusion and clipping act on every sub-device, then the reduction. */
+static void test_decay_diffusion_clip(void) {
+  aihw_tile_config c = compound_config(AIHW_COMPOUND_VECTOR, 2);
+  c.compound.devices[0].lifetime = 10.0f;  /* decay_scale 0.9 (no dtod) */
+  c.compound.devices[1].lifetime = 5.0f;   /* 0.8 */
+  c.compound.devices[0].lifetime_dtod = 0.0f;
+  c.compound.devices[1].lifetime_dtod = 0.0f;
+  aihw_tile *t = make(&c, 1, 2);
+  const float w[2] = {0.5f, -0.4f};
+  CHECK_OK(aihw_tile_set_weights(t, w, 1, 2));
+  CHECK_OK(aihw_tile_post_update_step(t)); /* decay once */
+  float w0[2], w1[2], v[2];
+  sub_weights(t, 0, w0);
+  sub_weights(t, 1, w1);
+  CHECK_OK(aihw_tile_get_weights(t, v, 1, 2));
+  CHECK_NEAR(w0[0], 0.45f, 1e-7);
+  CHECK_NEAR(w1[0], 0.40f, 1e-7);
+  CHECK_NEAR(w1[1], -0.32f, 1e-7);
+  CHECK_FEQ(v[0], 0.5f * w0[0] + 0.5f * w1[0]);
+  CHECK_OK(aihw_tile_clip_weights(t, 0.42f));
+  sub_weights(t, 0, w0);
+  CHECK_FEQ(w0[0], 0.42f);
+  /* diffusion: every sub-device moves, each with its own normals */
+  c = compound_config(AIHW_COMPOUND_VECTOR, 2);
+  c.compound.devices[0].diffusion = 0.01f;
+  c.compound.devices[1].diffusion = 0.01f;
+  aihw_tile *u = make(&c, 1, 2);
+  CHECK_OK(aihw_tile_post_update_step(u));
+  sub_weights(u, 0, w0);
+  sub_weights(u, 1, w1);
+  CHECK(w0[0] != 0.0f && w1[0] != 0.0f && w0[0] != w1[0]);
+  CHECK(fabsf(w0[0]) < 0.06f && fabsf(w1[1]) < 0.06f); /* 6 sigma of 0.01 */
+  aihw_tile_destroy(t);
+  aihw_tile_destroy(u);
+}
+
+TEST_MAIN(TEST(test_decay_diffusion_clip), TEST(test_presets), TEST(test_state_round_trip), TEST(test_json_round_trip), TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
           TEST(test_vector_sequential), TEST(test_vector_random), TEST(test_reference_cell),
           TEST(test_transfer_schedule_mbatch), TEST(test_transfer_schedule_samples),
           TEST(test_transfer_reads), TEST(test_transfer_three_devices),
