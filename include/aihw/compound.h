@@ -10,8 +10,8 @@
  * TransferCompound, BufferedTransferCompound).
  *
  * This slice implements VectorUnitCell (all four update policies, gamma weighting),
- * ReferenceUnitCell, TransferCompound (Tiki-Taka v1) and BufferedTransferCompound (TTv2).
- * OneSidedUnitCell, ChoppedTransferCompound, DynamicTransferCompound and
+ * ReferenceUnitCell, TransferCompound (Tiki-Taka v1), BufferedTransferCompound (TTv2)
+ * and ChoppedTransferCompound (c-TTv2). OneSidedUnitCell, DynamicTransferCompound and
  * MixedPrecisionCompound have their type codes reserved; validation answers
  * AIHW_ERR_UNSUPPORTED for them.
  */
@@ -35,7 +35,7 @@ typedef enum aihw_compound_type {
   AIHW_COMPOUND_ONE_SIDED = 3,         /* OneSidedUnitCell (not yet implemented) */
   AIHW_COMPOUND_TRANSFER = 4,          /* TransferCompound (Tiki-Taka v1) */
   AIHW_COMPOUND_BUFFERED_TRANSFER = 5, /* BufferedTransferCompound (TTv2) */
-  AIHW_COMPOUND_CHOPPED_TRANSFER = 6,  /* ChoppedTransferCompound (not yet implemented) */
+  AIHW_COMPOUND_CHOPPED_TRANSFER = 6,  /* ChoppedTransferCompound (c-TTv2) */
   AIHW_COMPOUND_DYNAMIC_TRANSFER = 7,  /* DynamicTransferCompound (not yet implemented) */
   AIHW_COMPOUND_MIXED_PRECISION = 8    /* MixedPrecisionCompound (not yet implemented) */
 } aihw_compound_type;
@@ -87,8 +87,19 @@ typedef struct aihw_compound_params {
   /* BufferedTransferCompound */
   float thres_scale;  /* 1 */
   float step;         /* 1 */
-  float momentum;     /* 0.1 */
+  float momentum;     /* 0.1 (Chopped 0) */
   int forget_buffer;  /* 1 */
+
+  /* ChoppedTransferCompound (c-TTv2; with in_chop_prob 0: the TTv2 presets) */
+  float in_chop_prob;          /* 0.1 */
+  int in_chop_random;          /* 1 */
+  float out_chop_prob;         /* 0 */
+  float buffer_granularity;    /* 1 */
+  float auto_granularity;      /* 0 */
+  int no_buffer;               /* 0 */
+  int auto_scale;              /* 0 */
+  float auto_momentum;         /* 0.99 */
+  int correct_gradient_magnitudes; /* 0 */
 } aihw_compound_params;
 
 /* aihwkit's Python defaults of class `type` with `n_devices` copies of `device`
@@ -107,7 +118,10 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
  * Transfer: last gamma 0, transfer_every < 0, n_transfer_every not 0 or n_devices, an
  * entry < 0, n_reads_per_transfer < 1, with_reset_prob outside [0, 1], n_transfer_lr not
  * 0 or n_devices, transfer_forward / transfer_update invalid, booleans not 0/1;
- * Buffered: thres_scale <= 0, momentum outside [0, 1]. NOT_FINITE for NaN/Inf.
+ * Buffered/Chopped: thres_scale <= 0, momentum outside [0, 1]; Chopped: exactly 2
+ * devices, n_reads_per_transfer 1, no random_selection, with_reset_prob 0, chopper
+ * probabilities in [0, 1], buffer_granularity and auto_granularity >= 0, auto_momentum in
+ * [0, 1]. NOT_FINITE for NaN/Inf.
  * UNSUPPORTED: the types not implemented yet, transfer_columns = 0, sub-devices with
  * count_pulses. */
 AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *params,
@@ -145,7 +159,7 @@ AIHW_API aihw_status aihw_tile_compound_get_weights(const aihw_tile *tile, int k
  * visible weights. Unchanged on error. */
 AIHW_API aihw_status aihw_tile_compound_set_weights(aihw_tile *tile, int k, const float *w,
                                                     int64_t rows, int64_t cols);
-/* BufferedTransfer buffer H_k of from-device k (aihwkit buffered_FP_weight_k),
+/* Buffered/ChoppedTransfer buffer H_k of from-device k (aihwkit buffered_FP_weight_k),
  * [out_size][weight_cols]; INVALID_ARGUMENT for other compounds or k. */
 AIHW_API aihw_status aihw_tile_compound_get_buffer(const aihw_tile *tile, int k, float *h,
                                                    int64_t rows, int64_t cols);
@@ -158,7 +172,13 @@ typedef struct aihw_compound_counters {
   int64_t transfers[AIHW_COMPOUND_MAX_DEVICES];
   int64_t current_slice[AIHW_COMPOUND_MAX_DEVICES];
   int current_device;
+  int64_t transfer_counter; /* Chopped: completed sweeps over the columns */
+  float m_x, m_d;           /* Chopped auto_scale: running max|x|, max|d| */
 } aihw_compound_counters;
+
+/* ChoppedTransfer chopper signs (+1 / -1): in[weight_cols], out[out_size]. */
+AIHW_API aihw_status aihw_tile_compound_get_choppers(const aihw_tile *tile, float *in,
+                                                     int64_t cols, float *out, int64_t rows);
 AIHW_API aihw_status aihw_tile_compound_get_counters(const aihw_tile *tile,
                                                      aihw_compound_counters *counters);
 

@@ -15,7 +15,8 @@
 enum { K_FLOAT, K_INT, K_BOOL, K_POLICY, K_FVEC, K_DEVICES, K_IO, K_UPDATE };
 /* classes a field belongs to */
 #define VEC (1u << AIHW_COMPOUND_VECTOR | 1u << AIHW_COMPOUND_REFERENCE)
-#define TR (1u << AIHW_COMPOUND_TRANSFER | 1u << AIHW_COMPOUND_BUFFERED_TRANSFER)
+#define CH (1u << AIHW_COMPOUND_CHOPPED_TRANSFER)
+#define TR (1u << AIHW_COMPOUND_TRANSFER | 1u << AIHW_COMPOUND_BUFFERED_TRANSFER | CH)
 #define BUF (1u << AIHW_COMPOUND_BUFFERED_TRANSFER)
 #define ALL (VEC | TR)
 
@@ -54,9 +55,18 @@ static const field fields[] = {
     F(transfer_forward, K_IO, TR),
     F(transfer_update, K_UPDATE, TR),
     F(thres_scale, K_FLOAT, BUF),
-    F(step, K_FLOAT, BUF),
-    F(momentum, K_FLOAT, BUF),
-    F(forget_buffer, K_BOOL, BUF),
+    F(step, K_FLOAT, BUF | CH),
+    F(momentum, K_FLOAT, BUF | CH),
+    F(forget_buffer, K_BOOL, BUF | CH),
+    F(in_chop_prob, K_FLOAT, CH),
+    F(in_chop_random, K_BOOL, CH),
+    F(out_chop_prob, K_FLOAT, CH),
+    F(buffer_granularity, K_FLOAT, CH),
+    F(auto_granularity, K_FLOAT, CH),
+    F(no_buffer, K_BOOL, CH),
+    F(auto_scale, K_BOOL, CH),
+    F(auto_momentum, K_FLOAT, CH),
+    F(correct_gradient_magnitudes, K_BOOL, CH),
 };
 enum { N_FIELDS = sizeof fields / sizeof fields[0] };
 

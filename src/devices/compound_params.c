@@ -65,13 +65,27 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
   c.step = 1.0f;
   c.momentum = 0.1f;
   c.forget_buffer = 1;
+  c.in_chop_prob = 0.1f;
+  c.in_chop_random = 1;
+  c.out_chop_prob = 0.0f;
+  c.buffer_granularity = 1.0f;
+  c.auto_granularity = 0.0f;
+  c.no_buffer = 0;
+  c.auto_scale = 0;
+  c.auto_momentum = 0.99f;
+  c.correct_gradient_magnitudes = 0;
   if (type == AIHW_COMPOUND_REFERENCE) {
     c.update_policy = AIHW_VECTOR_SINGLE_FIXED;
     c.n_gamma = 2;
     c.gamma_vec[0] = 1.0f;
     c.gamma_vec[1] = -1.0f;
   }
-  if (type == AIHW_COMPOUND_BUFFERED_TRANSFER) {
+  if (type == AIHW_COMPOUND_CHOPPED_TRANSFER) {
+    c.momentum = 0.0f;
+    c.units_in_mbatch = 0;
+    c.scale_fast_lr = 0;
+  }
+  if (type == AIHW_COMPOUND_BUFFERED_TRANSFER || type == AIHW_COMPOUND_CHOPPED_TRANSFER) {
     c.transfer_update.desired_bl = 1;
     c.transfer_update.update_bl_management = 0;
     c.transfer_update.update_management = 0;
@@ -80,7 +94,8 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
 }
 
 static int is_transfer(aihw_compound_type t) {
-  return t == AIHW_COMPOUND_TRANSFER || t == AIHW_COMPOUND_BUFFERED_TRANSFER;
+  return t == AIHW_COMPOUND_TRANSFER || t == AIHW_COMPOUND_BUFFERED_TRANSFER ||
+         t == AIHW_COMPOUND_CHOPPED_TRANSFER;
 }
 
 #define FINITE(field)                                                                     \
@@ -126,14 +141,16 @@ AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *p
                       (int)p->type, AIHW_COMPOUND_TYPE_COUNT - 1);
   if (p->type == AIHW_COMPOUND_NONE)
     return AIHW_OK;
-  if (p->type == AIHW_COMPOUND_ONE_SIDED || p->type == AIHW_COMPOUND_CHOPPED_TRANSFER ||
-      p->type == AIHW_COMPOUND_DYNAMIC_TRANSFER || p->type == AIHW_COMPOUND_MIXED_PRECISION)
+  if (p->type == AIHW_COMPOUND_ONE_SIDED || p->type == AIHW_COMPOUND_DYNAMIC_TRANSFER ||
+      p->type == AIHW_COMPOUND_MIXED_PRECISION)
     return aihw_error(AIHW_ERR_UNSUPPORTED,
                       "%s.type = %s: not implemented yet (VectorUnitCell, ReferenceUnitCell, "
-                      "TransferCompound and BufferedTransferCompound are)",
+                      "TransferCompound, BufferedTransferCompound and ChoppedTransferCompound "
+                      "are)",
                       what, name);
+  const int chopped = p->type == AIHW_COMPOUND_CHOPPED_TRANSFER;
   const int lo = is_transfer(p->type) || p->type == AIHW_COMPOUND_REFERENCE ? 2 : 1;
-  const int hi = p->type == AIHW_COMPOUND_REFERENCE ? 2 : AIHW_COMPOUND_MAX_DEVICES;
+  const int hi = p->type == AIHW_COMPOUND_REFERENCE || chopped ? 2 : AIHW_COMPOUND_MAX_DEVICES;
   if (p->n_devices < lo || p->n_devices > hi)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "%s.n_devices = %d: a %s needs %d..%d unit_cell_devices", what,
@@ -174,7 +191,7 @@ AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *p
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "%s.gamma_vec[%d] = 0: the last (slow) device's weighting must not be 0",
                       what, p->n_gamma - 1);
-  if (p->transfer_every < 0.0f)
+  if (p->transfer_every < 0.0f && !chopped)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "%s.transfer_every = %g: must be >= 0 (0 = no transfer; automatic "
                       "negative periods belong to ChoppedTransferCompound)",
@@ -204,7 +221,36 @@ AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *p
   AIHW_TRY(aihw_io_params_validate(&p->transfer_forward, sub));
   snprintf(sub, sizeof sub, "%s.transfer_update", what);
   AIHW_TRY(aihw_update_params_validate(&p->transfer_update, sub));
-  if (p->type == AIHW_COMPOUND_BUFFERED_TRANSFER) {
+  if (chopped) {
+    FINITE(in_chop_prob);
+    FINITE(out_chop_prob);
+    FINITE(buffer_granularity);
+    FINITE(auto_granularity);
+    FINITE(auto_momentum);
+    BOOL(in_chop_random);
+    BOOL(no_buffer);
+    BOOL(auto_scale);
+    BOOL(correct_gradient_magnitudes);
+    if (p->n_reads_per_transfer != 1 || p->random_selection || p->with_reset_prob != 0.0f)
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                        "%s: ChoppedTransferCompound needs n_reads_per_transfer = 1, "
+                        "random_selection = 0 and with_reset_prob = 0 (got %d, %d, %g)",
+                        what, p->n_reads_per_transfer, p->random_selection,
+                        (double)p->with_reset_prob);
+    if (!(p->in_chop_prob >= 0.0f && p->in_chop_prob <= 1.0f) ||
+        !(p->out_chop_prob >= 0.0f && p->out_chop_prob <= 1.0f))
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                        "%s.in_chop_prob = %g, out_chop_prob = %g: must be in [0, 1]", what,
+                        (double)p->in_chop_prob, (double)p->out_chop_prob);
+    if (p->buffer_granularity < 0.0f || p->auto_granularity < 0.0f)
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                        "%s.buffer_granularity = %g, auto_granularity = %g: must be >= 0",
+                        what, (double)p->buffer_granularity, (double)p->auto_granularity);
+    if (!(p->auto_momentum >= 0.0f && p->auto_momentum <= 1.0f))
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s.auto_momentum = %g: must be in [0, 1]",
+                        what, (double)p->auto_momentum);
+  }
+  if (p->type == AIHW_COMPOUND_BUFFERED_TRANSFER || chopped) {
     FINITE(thres_scale);
     FINITE(step);
     FINITE(momentum);

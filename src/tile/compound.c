@@ -44,7 +44,8 @@ enum { SYSTEMATIC_TRANSFER = 32 };
 
 
 static int is_transfer_type(aihw_compound_type t) {
-  return t == AIHW_COMPOUND_TRANSFER || t == AIHW_COMPOUND_BUFFERED_TRANSFER;
+  return t == AIHW_COMPOUND_TRANSFER || t == AIHW_COMPOUND_BUFFERED_TRANSFER ||
+         t == AIHW_COMPOUND_CHOPPED_TRANSFER;
 }
 
 void aihw_compound_destroy(aihw_compound *c) {
@@ -56,6 +57,8 @@ void aihw_compound_destroy(aihw_compound *c) {
     aihw_free(c->buffer[k]);
   }
   aihw_periphery_free(&c->read);
+  aihw_free(c->in_chop);
+  aihw_free(c->out_chop);
   aihw_free(c);
 }
 
@@ -117,6 +120,7 @@ aihw_status aihw_compound_create(aihw_tile *tile) {
     return aihw_last_status();
   c->params = *p;
   c->n = p->n_devices;
+  tile->compound = c; /* the init helpers below reach the compound through the tile */
   c->transfer = is_transfer_type(p->type);
   const int64_t rows = tile->out_size, cols = tile->cols, size = rows * cols;
   aihw_status s = AIHW_OK;
@@ -142,7 +146,10 @@ aihw_status aihw_compound_create(aihw_tile *tile) {
       s = aihw_periphery_init(&c->read, &io, 0, rows, cols, tile->config.seed,
                               tile->config.tile_id, SYSTEMATIC_TRANSFER,
                               "compound.transfer_forward");
-    if (p->type == AIHW_COMPOUND_BUFFERED_TRANSFER)
+    c->chopped = p->type == AIHW_COMPOUND_CHOPPED_TRANSFER;
+    if (c->chopped && s == AIHW_OK)
+      s = aihw_chopped_init(tile);
+    if (p->type == AIHW_COMPOUND_BUFFERED_TRANSFER || c->chopped)
       for (int k = 0; k < c->n - 1 && s == AIHW_OK; ++k)
         if ((c->buffer[k] = aihw_calloc_array((size_t)size, sizeof(float),
                                               "transfer buffer")) == NULL)
@@ -150,9 +157,9 @@ aihw_status aihw_compound_create(aihw_tile *tile) {
   }
   if (s != AIHW_OK) {
     aihw_compound_destroy(c);
+    tile->compound = NULL;
     return s;
   }
-  tile->compound = c;
   return AIHW_OK;
 }
 
@@ -247,6 +254,8 @@ aihw_status aihw_compound_set_weights(aihw_tile *tile, const float *w) {
 
 /* Vectors between transfers from device j in the current batch (0 = never). */
 static int64_t transfer_period(const aihw_compound *c, int j, int64_t batch) {
+  if (c->chopped && c->params.transfer_every < 0.0f) /* automatic period (Chopped) */
+    return j == 0 ? c->auto_every : 0;
   const float te = c->transfer_every[j];
   float every = c->params.units_in_mbatch ? ceilf(te * (float)batch) : roundf(te);
   return every > 0.0f ? (int64_t)every : 0;
@@ -352,7 +361,10 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
   float lr_t = c->transfer_lr[from] * (p->scale_transfer_lr ? lr : 1.0f);
   float update_lr = lr_t;
   int any = 1;
-  if (s == AIHW_OK && p->type == AIHW_COMPOUND_TRANSFER) {
+  if (s == AIHW_OK && c->chopped) {
+    any = aihw_chopped_buffer(tile, a, columns[0], lr, v);
+    update_lr = p->step * c->dev[to]->granularity;
+  } else if (s == AIHW_OK && p->type == AIHW_COMPOUND_TRANSFER) {
     for (int64_t e = 0; e < n_reads * rows; ++e)
       v[e] = -a[e]; /* read with alpha = -1: the update W_to -= lr v x^T adds lr a x^T */
   } else if (s == AIHW_OK) { /* BufferedTransfer: accumulate, pass on whole steps */
@@ -390,6 +402,8 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
   aihw_free(mem);
   if (s != AIHW_OK)
     return s;
+  if (c->chopped)
+    aihw_chopped_after_transfer(tile, columns[0], op);
   c->current_slice[from] = (i0 + n_reads) % cols;
   c->transfers[from] += 1;
   c->transfer_ops += (uint64_t)n_reads;
@@ -473,13 +487,22 @@ aihw_status aihw_compound_update(aihw_tile *tile, const float *x, int64_t batch,
                                             : lr;
     int64_t b = 0;
     while (b < batch && s == AIHW_OK) {
-      int64_t e = b;
-      while (e < batch && !transfer_due(c, c->update_count + (e - b) + 1, batch))
+      int64_t e = b; /* the run: samples b .. e-1, ending where a transfer is due */
+      int fire = 0;
+      while (e < batch) {
+        const int due = transfer_due(c, c->update_count + (e - b) + 1, batch);
         ++e;
-      const int fire = e < batch;
-      if (fire)
-        ++e; /* the sample after which the transfer is due */
-      s = update_run(tile, 0, x, d, b, e, fast_lr, op0);
+        if (due) {
+          fire = 1;
+          break;
+        }
+        if (c->chopped && p->auto_scale)
+          break; /* auto_scale: the count learning rate changes with every sample */
+      }
+      if (c->chopped)
+        s = aihw_chopped_fast_update(tile, x, d, b, e, batch, lr, op0);
+      else
+        s = update_run(tile, 0, x, d, b, e, fast_lr, op0);
       c->update_count += e - b;
       b = e;
       if (!fire || s != AIHW_OK)
@@ -577,6 +600,9 @@ AIHW_API aihw_status aihw_tile_compound_get_counters(const aihw_tile *tile,
     counters->current_slice[k] = c->current_slice[k];
   }
   counters->current_device = c->current_device;
+  counters->transfer_counter = c->transfer_counter;
+  counters->m_x = c->m_x;
+  counters->m_d = c->m_d;
   return AIHW_OK;
 }
 

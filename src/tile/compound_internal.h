@@ -27,11 +27,33 @@ typedef struct aihw_compound {
   float transfer_lr[AIHW_COMPOUND_MAX_DEVICES];
   int64_t n_reads;
   aihw_periphery read; /* transfer reads (BM and NM off) */
-  float *buffer[AIHW_COMPOUND_MAX_DEVICES]; /* BufferedTransfer H_k, k < n - 1 */
+  float *buffer[AIHW_COMPOUND_MAX_DEVICES]; /* Buffered/Chopped H_k, k < n - 1 */
+  /* ChoppedTransfer (compound_chopped.c) */
+  int chopped;
+  unsigned char *in_chop;  /* [cols] 1 = sign flipped */
+  unsigned char *out_chop; /* [rows] */
+  float m_x, m_d;          /* auto_scale running maxima */
+  int64_t transfer_counter;
+  int64_t auto_every;      /* transfer_every < 0: vectors between transfers */
+  float bg;                /* buffer granularity */
 } aihw_compound;
 
 /* Visible weights from the sub-devices: W = sum_k gamma_k W_k (k ascending), or the last
  * device's weights when fully hidden. */
 void aihw_compound_reduce(aihw_tile *tile);
+
+/* ChoppedTransfer pieces (compound_chopped.c). Fast update of samples [b0, b1) of a batch
+ * of `batch` into device 0 with the choppers' signs and the count learning rate (auto_scale
+ * updates m_x, m_d per sample first). */
+aihw_status aihw_chopped_fast_update(aihw_tile *tile, const float *x, const float *d,
+                                     int64_t b0, int64_t b1, int64_t batch, float lr,
+                                     uint64_t op0);
+/* Buffer step of column `col` from its read a[rows]: writes d = v[rows] for the transfer
+ * update, returns 1 if any element is non-zero. */
+int aihw_chopped_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, float *v);
+/* Chopper flips after the transfer of column `col` (stream op of that transfer). */
+void aihw_chopped_after_transfer(aihw_tile *tile, int64_t col, uint64_t op);
+/* Initialises the chopped fields at creation (buffers allocated by the caller). */
+aihw_status aihw_chopped_init(aihw_tile *tile);
 
 #endif

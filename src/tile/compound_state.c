@@ -10,6 +10,10 @@
  *   compound.<k>.buffer         F32 [out][cols]  BufferedTransfer buffer of from-device k
  *   compound.counters           I64 [3 + 2 MAX]  update_count, current_device,
  *                               transfer_ops, current_slice[MAX], transfers[MAX]
+ *   ChoppedTransfer only:
+ *   compound.chop_in / chop_out U8 [cols] / [out]  chopper flips (1 = sign flipped)
+ *   compound.chop_m             F32 [2]          m_x, m_d (auto_scale)
+ *   compound.chop_counter       I64 []           transfer_counter
  */
 #include <math.h>
 #include <stdio.h>
@@ -23,6 +27,9 @@
 enum { MAX_SUB_HIDDEN = 12, N_COUNTERS = 3 + 2 * AIHW_COMPOUND_MAX_DEVICES };
 
 struct aihw_compound_plan {
+  const uint8_t *chop_in, *chop_out;
+  const float *chop_m;
+  const int64_t *chop_counter;
   const float *weights[AIHW_COMPOUND_MAX_DEVICES];
   const float *hidden[AIHW_COMPOUND_MAX_DEVICES][MAX_SUB_HIDDEN];
   const float *buffer[AIHW_COMPOUND_MAX_DEVICES];
@@ -90,7 +97,15 @@ aihw_status aihw_compound_state_export(const aihw_tile *t, aihw_st_dict *dict,
     counters[3 + k] = c->current_slice[k];
     counters[3 + AIHW_COMPOUND_MAX_DEVICES + k] = c->transfers[k];
   }
-  return put(dict, prefix, "compound.counters", AIHW_ST_I64, cshape, 1, counters);
+  AIHW_TRY(put(dict, prefix, "compound.counters", AIHW_ST_I64, cshape, 1, counters));
+  if (!c->chopped)
+    return AIHW_OK;
+  const size_t ishape[1] = {(size_t)t->cols}, oshape[1] = {(size_t)t->out_size}, two[1] = {2};
+  const float m[2] = {c->m_x, c->m_d};
+  AIHW_TRY(put(dict, prefix, "compound.chop_in", AIHW_ST_U8, ishape, 1, c->in_chop));
+  AIHW_TRY(put(dict, prefix, "compound.chop_out", AIHW_ST_U8, oshape, 1, c->out_chop));
+  AIHW_TRY(put(dict, prefix, "compound.chop_m", AIHW_ST_F32, two, 1, m));
+  return put(dict, prefix, "compound.chop_counter", AIHW_ST_I64, NULL, 0, &c->transfer_counter);
 }
 
 /* ---- import --------------------------------------------------------------------------- */
@@ -213,6 +228,32 @@ aihw_status aihw_compound_state_prepare(const aihw_tile *t, const aihw_st_dict *
     if (s == AIHW_OK && v != NULL)
       s = check_counters(c, t->cols, p->counters, r.name);
   }
+  if (s == AIHW_OK && c->chopped) {
+    const size_t ishape[1] = {(size_t)t->cols}, oshape[1] = {(size_t)t->out_size};
+    const size_t two[1] = {2};
+    const void *v = NULL;
+    s = fetch(&r, "compound.chop_in", AIHW_ST_U8, ishape, 1, &v);
+    p->chop_in = v;
+    for (size_t e = 0; s == AIHW_OK && v != NULL && e < ishape[0]; ++e)
+      if (p->chop_in[e] > 1)
+        s = aihw_error(AIHW_ERR_FORMAT, "tensor '%s': choppers must be 0 or 1", r.name);
+    if (s == AIHW_OK)
+      s = fetch(&r, "compound.chop_out", AIHW_ST_U8, oshape, 1, &v);
+    p->chop_out = s == AIHW_OK ? v : NULL;
+    for (size_t e = 0; s == AIHW_OK && v != NULL && e < oshape[0]; ++e)
+      if (p->chop_out[e] > 1)
+        s = aihw_error(AIHW_ERR_FORMAT, "tensor '%s': choppers must be 0 or 1", r.name);
+    if (s == AIHW_OK)
+      s = fetch(&r, "compound.chop_m", AIHW_ST_F32, two, 1, &v);
+    p->chop_m = s == AIHW_OK ? v : NULL;
+    if (s == AIHW_OK && v != NULL && !(isfinite(p->chop_m[0]) && isfinite(p->chop_m[1])))
+      s = aihw_error(AIHW_ERR_NOT_FINITE, "tensor '%s': must be finite", r.name);
+    if (s == AIHW_OK)
+      s = fetch(&r, "compound.chop_counter", AIHW_ST_I64, NULL, 0, &v);
+    p->chop_counter = s == AIHW_OK ? v : NULL;
+    if (s == AIHW_OK && v != NULL && *p->chop_counter < 0)
+      s = aihw_error(AIHW_ERR_FORMAT, "tensor '%s': must be >= 0", r.name);
+  }
   if (s != AIHW_OK) {
     aihw_free(p);
     return s;
@@ -245,6 +286,16 @@ void aihw_compound_state_commit(aihw_tile *t, struct aihw_compound_plan *p) {
       c->transfers[k] = p->counters[3 + AIHW_COMPOUND_MAX_DEVICES + k];
     }
   }
+  if (p->chop_in != NULL)
+    memcpy(c->in_chop, p->chop_in, (size_t)t->cols);
+  if (p->chop_out != NULL)
+    memcpy(c->out_chop, p->chop_out, (size_t)t->out_size);
+  if (p->chop_m != NULL) {
+    c->m_x = p->chop_m[0];
+    c->m_d = p->chop_m[1];
+  }
+  if (p->chop_counter != NULL)
+    c->transfer_counter = *p->chop_counter;
   aihw_compound_reduce(t);
 }
 

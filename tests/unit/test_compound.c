@@ -484,9 +484,13 @@ static void test_bad_config(void) {
   c.compound.n_gamma = 1;
   CHECK_STATUS(aihw_tile_create(&c, 2, 2, &t), AIHW_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("gamma_vec");
-  c = compound_config(AIHW_COMPOUND_CHOPPED_TRANSFER, 2);
+  c = compound_config(AIHW_COMPOUND_DYNAMIC_TRANSFER, 2);
   CHECK_STATUS(aihw_tile_create(&c, 2, 2, &t), AIHW_ERR_UNSUPPORTED);
-  CHECK_ERROR_MENTIONS("ChoppedTransferCompound");
+  CHECK_ERROR_MENTIONS("DynamicTransferCompound");
+  c = compound_config(AIHW_COMPOUND_CHOPPED_TRANSFER, 2);
+  c.compound.n_reads_per_transfer = 2;
+  CHECK_STATUS(aihw_tile_create(&c, 2, 2, &t), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("n_reads_per_transfer");
   c = compound_config(AIHW_COMPOUND_VECTOR, 2);
   c.kind = AIHW_TILE_INFERENCE;
   CHECK_STATUS(aihw_tile_create(&c, 2, 2, &t), AIHW_ERR_INVALID_ARGUMENT);
@@ -589,13 +593,21 @@ static void train_some(aihw_tile *t, int batches, uint32_t salt) {
   }
 }
 
-static void test_state_round_trip(void) {
+static void state_round_trip(int chopped) {
   aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_ANALOG);
   aihw_device_params dv = aihw_device_params_default(AIHW_DEVICE_SOFT_BOUNDS);
-  c.compound = aihw_compound_params_default(AIHW_COMPOUND_BUFFERED_TRANSFER, &dv, 2);
+  c.compound = aihw_compound_params_default(
+      chopped ? AIHW_COMPOUND_CHOPPED_TRANSFER : AIHW_COMPOUND_BUFFERED_TRANSFER, &dv, 2);
   c.compound.devices[1].write_noise_std = 0.5f;
   c.compound.transfer_lr = 20.0f;
-  c.compound.n_reads_per_transfer = 2;
+  if (chopped) {
+    c.compound.in_chop_prob = 0.3f;
+    c.compound.out_chop_prob = 0.2f;
+    c.compound.auto_scale = 1;
+    c.compound.units_in_mbatch = 1;
+  } else {
+    c.compound.n_reads_per_transfer = 2;
+  }
   c.seed = 9;
   c.analog_bias = 1;
   aihw_tile *a = make(&c, 4, 5), *b = make(&c, 4, 5);
@@ -604,6 +616,7 @@ static void test_state_round_trip(void) {
   CHECK_OK(aihw_st_dict_create(&d));
   CHECK_OK(aihw_tile_state_export(a, d, "t."));
   CHECK(aihw_st_dict_contains(d, "t.compound.1.hidden.persistent_weights"));
+  CHECK(aihw_st_dict_contains(d, "t.compound.chop_in") == chopped);
   CHECK(aihw_st_dict_contains(d, "t.compound.0.buffer"));
   void *bytes = NULL;
   size_t size = 0;
@@ -629,6 +642,13 @@ static void test_state_round_trip(void) {
   CHECK_OK(aihw_tile_compound_get_counters(b, &nb));
   CHECK(memcmp(&na, &nb, sizeof na) == 0);
   CHECK(na.transfers[0] == 11);
+  if (chopped) {
+    float ia[6], ib[6], oa[4], ob[4];
+    CHECK_OK(aihw_tile_compound_get_choppers(a, ia, 6, oa, 4));
+    CHECK_OK(aihw_tile_compound_get_choppers(b, ib, 6, ob, 4));
+    CHECK(memcmp(ia, ib, sizeof ia) == 0 && memcmp(oa, ob, sizeof oa) == 0);
+    CHECK(na.m_x > 0.0f && na.transfer_counter == 1);
+  }
   /* a state without the compound tensors is refused (strict), naming them */
   aihw_st_dict *bare = NULL;
   CHECK_OK(aihw_st_dict_create(&bare));
@@ -651,27 +671,47 @@ static void test_state_round_trip(void) {
   aihw_tile_destroy(b);
 }
 
+static void test_state_round_trip(void) {
+  state_round_trip(0);
+  state_round_trip(1);
+}
+
 /* §8.2 compound presets: every name loads, builds a tile that trains and saves as JSON. */
 static void test_presets(void) {
   const char *devices[6] = {"ReRamES", "ReRamSB", "Capacitor", "EcRam", "EcRamMO",
                             "Idealized"};
   for (int k = 0; k < 6; ++k) {
-    for (int v = 0; v < 3; ++v) {
+    for (int v = 0; v < 5; ++v) {
       char name[64];
       if (v == 0)
         snprintf(name, sizeof name, "TikiTaka%sPreset", devices[k]);
+      else if (v == 3)
+        snprintf(name, sizeof name, "TTv2%sPreset", devices[k]);
+      else if (v == 4)
+        snprintf(name, sizeof name, "ChoppedTTv2%sPreset", devices[k]);
       else
         snprintf(name, sizeof name, "%s%dPreset", devices[k], 2 * v);
       aihw_tile_config c;
       CHECK_OK(aihw_tile_config_preset(name, &c));
-      CHECK(c.compound.type == (v == 0 ? AIHW_COMPOUND_TRANSFER : AIHW_COMPOUND_VECTOR));
-      CHECK(c.compound.n_devices == (v == 0 ? 2 : 2 * v));
+      if (v >= 3) {
+        CHECK(c.compound.type == AIHW_COMPOUND_CHOPPED_TRANSFER);
+        CHECK(c.compound.auto_scale == 1 && c.compound.units_in_mbatch == 0);
+        CHECK(c.compound.transfer_update.desired_bl == 1);
+        CHECK(c.compound.transfer_forward.noise_management == AIHW_NM_NONE);
+        CHECK((c.compound.in_chop_prob > 0.0f) == (v == 4));
+        CHECK(c.update.desired_bl == (k < 3 ? 31 : 100));
+        CHECK(c.compound.auto_granularity == (k < 3 ? 1000.0f : 500.0f));
+        CHECK(c.compound.devices[0].subtract_symmetry_point == (k == 1));
+      } else {
+        CHECK(c.compound.type == (v == 0 ? AIHW_COMPOUND_TRANSFER : AIHW_COMPOUND_VECTOR));
+        CHECK(c.compound.n_devices == (v == 0 ? 2 : 2 * v));
+      }
       if (v == 0) {
         CHECK(c.compound.transfer_forward.noise_management == AIHW_NM_NONE);
         CHECK(c.compound.transfer_forward.bound_management == AIHW_BM_NONE);
         CHECK(c.compound.transfer_update.desired_bl == 31);
         CHECK(c.compound.devices[1].subtract_symmetry_point == (k == 1));
-      } else {
+      } else if (v < 3) {
         CHECK(c.compound.update_policy == AIHW_VECTOR_SINGLE_RANDOM);
       }
       aihw_tile *t = make(&c, 3, 4);
@@ -688,7 +728,11 @@ static void test_presets(void) {
   }
   aihw_tile_config c;
   CHECK_STATUS(aihw_tile_config_preset("TikiTakaNopePreset", &c), AIHW_ERR_INVALID_ARGUMENT);
-  CHECK_ERROR_MENTIONS("TikiTaka<D>Preset");
+  CHECK_ERROR_MENTIONS("ChoppedTTv2<D>Preset");
+  CHECK_OK(aihw_tile_config_preset("ChoppedTTv2EcRamPreset", &c));
+  CHECK(c.compound.fast_lr == 1.0f && c.compound.in_chop_prob == 0.01f);
+  CHECK_OK(aihw_tile_config_preset("TTv2ReRamESPreset", &c));
+  CHECK(c.compound.fast_lr == 0.5f);
 }
 
 /* Decay, diffusion and clipping act on every sub-device, then the reduction. */
@@ -727,8 +771,91 @@ static void test_decay_diffusion_clip(void) {
   aihw_tile_destroy(u);
 }
 
-TEST_MAIN(TEST(test_decay_diffusion_clip), TEST(test_presets), TEST(test_state_round_trip), TEST(test_json_round_trip), TEST(test_vector_all), TEST(test_vector_single_fixed_and_gamma),
-          TEST(test_vector_sequential), TEST(test_vector_random), TEST(test_reference_cell),
+/* c-TTv2 (§5.10 ChoppedTransferCompound) against the pseudo-code restated here, with
+ * regular input choppers (in_chop_prob 0.5: period 2, so the chopper of a column flips
+ * after every second sweep), a transfer after every vector, count_lr = fast_lr = 1
+ * (absolute: scale_fast_lr 0), lr_t = transfer_lr lr = 0.4, bg = g: lr_scale = 40. */
+static void test_chopped_transfer(void) {
+  aihw_tile_config c = compound_config(AIHW_COMPOUND_CHOPPED_TRANSFER, 2);
+  c.compound.transfer_update =
+      aihw_compound_params_default(AIHW_COMPOUND_CHOPPED_TRANSFER, NULL, 2).transfer_update;
+  c.compound.in_chop_prob = 0.5f;
+  c.compound.in_chop_random = 0;
+  c.compound.transfer_lr = 0.4f;
+  CHECK(c.compound.units_in_mbatch == 0 && c.compound.momentum == 0.0f);
+  aihw_tile *t = make(&c, 2, 2);
+  float am[4] = {0}, hm[4] = {0}, cm[4] = {0};
+  int cin[2] = {0, 0}, tc = 0, flips = 0;
+  for (int step = 0; step < 16; ++step) {
+    const int j = (step / 3) % 2; /* x = e_j */
+    const float d[2] = {-0.01f * (float)(1 + step % 3), 0.02f};
+    const int col[1] = {j};
+    update_onehot(t, col, d, 1, 1.0f);
+    for (int o = 0; o < 2; ++o) /* A -= d x (with the column's chopper sign) */
+      am[o * 2 + j] += (cin[j] ? 1.0f : -1.0f) * d[o];
+    float a[4], h[4], cw[4], in[2], out[2];
+    sub_weights(t, 0, a);
+    const int i = step % 2; /* transfer column = current slice */
+    for (int o = 0; o < 2; ++o) {
+      float hv = hm[o * 2 + i] + 40.0f * a[o * 2 + i] * (cin[i] ? -1.0f : 1.0f);
+      float n = 0.0f;
+      if (fabsf(hv) >= 1.0f) {
+        n = truncf(hv);
+        n = n > 1.0f ? 1.0f : (n < -1.0f ? -1.0f : n);
+        hv = hv * 0.0f;
+      }
+      hm[o * 2 + i] = hv;
+      cm[o * 2 + i] += n * G;
+    }
+    if ((tc % 2) + 1 == 2) {
+      cin[i] ^= 1;
+      ++flips;
+    }
+    if (i == 1)
+      ++tc;
+    CHECK_OK(aihw_tile_compound_get_buffer(t, 0, h, 2, 2));
+    sub_weights(t, 1, cw);
+    CHECK_OK(aihw_tile_compound_get_choppers(t, in, 2, out, 2));
+    for (int e = 0; e < 4; ++e) {
+      CHECK_NEAR(a[e], am[e], 1e-6);
+      CHECK_NEAR(h[e], hm[e], 1e-5);
+      CHECK_NEAR(cw[e], cm[e], 1e-6);
+    }
+    CHECK(in[0] == (cin[0] ? -1.0f : 1.0f) && in[1] == (cin[1] ? -1.0f : 1.0f));
+    CHECK(out[0] == 1.0f && out[1] == 1.0f);
+  }
+  aihw_compound_counters n;
+  CHECK_OK(aihw_tile_compound_get_counters(t, &n));
+  CHECK(n.transfer_counter == 8);
+  CHECK(flips == 8);
+  CHECK(cm[0] != 0.0f || cm[1] != 0.0f);
+  aihw_tile_destroy(t);
+}
+
+/* auto_scale: m_x, m_d follow m <- (1 - tau) m + tau new, tau = (1 - 0.99) / batch, after
+ * m = new for the first vector; the count lr is fast_lr BL g / (m_x m_d). */
+static void test_chopped_auto_scale(void) {
+  aihw_tile_config c = compound_config(AIHW_COMPOUND_CHOPPED_TRANSFER, 2);
+  c.compound.auto_scale = 1;
+  c.compound.in_chop_prob = 0.0f;
+  aihw_tile *t = make(&c, 2, 3);
+  const float x[6] = {0.5f, -1.0f, 0.25f, 2.0f, 0.0f, 0.1f};
+  const float d[4] = {0.3f, -0.1f, 0.05f, 0.6f};
+  CHECK_OK(aihw_tile_update(t, x, 2, 3, d, 2, 1.0f));
+  aihw_compound_counters n;
+  CHECK_OK(aihw_tile_compound_get_counters(t, &n));
+  const float tau = (1.0f - 0.99f) / 2.0f;
+  CHECK_FEQ(n.m_x, (1.0f - tau) * 1.0f + tau * 2.0f);
+  CHECK_FEQ(n.m_d, (1.0f - tau) * 0.3f + tau * 0.6f);
+  CHECK(n.transfers[0] == 2); /* units_in_mbatch 0, transfer_every 1: after each vector */
+  aihw_tile_destroy(t);
+}
+
+TEST_MAIN(TEST(test_chopped_transfer), TEST(test_chopped_auto_scale),
+          TEST(test_decay_diffusion_clip), TEST(test_presets), TEST(test_state_round_trip),
+          TEST(test_json_round_trip), TEST(test_vector_all),
+          TEST(test_vector_single_fixed_and_gamma), TEST(test_vector_sequential),
+          TEST(test_vector_random), TEST(test_reference_cell),
           TEST(test_transfer_schedule_mbatch), TEST(test_transfer_schedule_samples),
           TEST(test_transfer_reads), TEST(test_transfer_three_devices),
           TEST(test_transfer_gamma), TEST(test_buffered_transfer),
