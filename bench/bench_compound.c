@@ -43,14 +43,15 @@ void bench_compound_usage(FILE *out) {
           "  --json        one JSON object per case and line:\n"
           "                {\"op\": \"compound\", \"size\": N, \"batch\": B, \"t_single_ms\": S,\n"
           "                 \"t_ttv1_ms\": T1, \"t_ttv2_ms\": T2, \"overhead_ttv1\": O1,\n"
-          "                 \"overhead_ttv2\": O2}\n"
+          "                 \"overhead_ttv2\": O2, \"t_chopped_ttv2_ms\": T3,\n"
+          "                 \"overhead_chopped_ttv2\": O3}\n"
           "  --quick       only 512 x 512 at batch 64\n"
           "  --repeats N   timed rounds per case (default: enough for 0.2 s, at least 5)\n"
           "  --threads N   OpenMP and OpenBLAS threads (default: all cores)\n"
           "  --seed N      seed of the data, the devices and the pulse trains (default 1)\n");
 }
 
-enum { SINGLE = 0, TTV1 = 1, TTV2 = 2, KINDS = 3 };
+enum { SINGLE = 0, TTV1 = 1, TTV2 = 2, CTTV2 = 3, KINDS = 4 };
 
 typedef struct compound_case {
   int64_t n, batch;
@@ -68,6 +69,7 @@ static int time_update(compound_case *c, int k) {
 static int time_single(void *ctx) { return time_update(ctx, SINGLE); }
 static int time_ttv1(void *ctx) { return time_update(ctx, TTV1); }
 static int time_ttv2(void *ctx) { return time_update(ctx, TTV2); }
+static int time_cttv2(void *ctx) { return time_update(ctx, CTTV2); }
 
 static int reset_weights(void *ctx) {
   compound_case *c = ctx;
@@ -97,9 +99,19 @@ static int run_case(const bench_options *opts, int64_t n, int64_t batch) {
     aihw_tile_config config = aihw_tile_config_default(AIHW_TILE_ANALOG);
     config.seed = opts->seed;
     config.device = device;
-    if (k != SINGLE)
+    if (k == TTV1 || k == TTV2)
       config.compound = aihw_compound_params_default(
           k == TTV1 ? AIHW_COMPOUND_TRANSFER : AIHW_COMPOUND_BUFFERED_TRANSFER, &device, 2);
+    if (k == CTTV2) { /* as aihwkit's TTv2 presets: one column per vector, auto_scale */
+      config.compound =
+          aihw_compound_params_default(AIHW_COMPOUND_CHOPPED_TRANSFER, &device, 2);
+      config.compound.in_chop_prob = 0.0f;
+      config.compound.auto_scale = 1;
+      config.compound.fast_lr = 0.1f;
+      config.compound.auto_granularity = 500.0f;
+      config.compound.transfer_forward.noise_management = AIHW_NM_NONE;
+      config.compound.transfer_forward.bound_management = AIHW_BM_NONE;
+    }
     aihw_status s = aihw_tile_create(&config, n, n, &c.tile[k]);
     if (s != AIHW_OK) {
       rc = cli_report_failure("bench compound", "aihw_tile_create", s);
@@ -110,16 +122,20 @@ static int run_case(const bench_options *opts, int64_t n, int64_t batch) {
     rc = cli_report_failure("bench compound", c.failed, c.status);
     goto done;
   }
-  const bench_call calls[4] = {
-      {time_single, &c}, {time_ttv1, &c}, {time_ttv2, &c}, {reset_weights, &c}};
-  double median_s[4];
+  const bench_call calls[5] = {{time_single, &c},
+                               {time_ttv1, &c},
+                               {time_ttv2, &c},
+                               {time_cttv2, &c},
+                               {reset_weights, &c}};
+  double median_s[5];
   long rounds = 0;
-  if (bench_time_interleaved(opts, calls, 4, median_s, &rounds) != 0) {
+  if (bench_time_interleaved(opts, calls, 5, median_s, &rounds) != 0) {
     rc = c.status != AIHW_OK ? cli_report_failure("bench compound", c.failed, c.status)
                              : CLI_EXIT_FAILURE;
     goto done;
   }
   const double ts = 1e3 * median_s[0], t1 = 1e3 * median_s[1], t2 = 1e3 * median_s[2];
+  const double t3 = 1e3 * median_s[3];
   if (opts->json) {
     bench_json j;
     bench_json_begin(&j, stdout);
@@ -131,11 +147,13 @@ static int run_case(const bench_options *opts, int64_t n, int64_t batch) {
     bench_json_number(&j, "t_ttv2_ms", t2, 6);
     bench_json_number(&j, "overhead_ttv1", t1 / ts - 1.0, 4);
     bench_json_number(&j, "overhead_ttv2", t2 / ts - 1.0, 4);
+    bench_json_number(&j, "t_chopped_ttv2_ms", t3, 6);
+    bench_json_number(&j, "overhead_chopped_ttv2", t3 / ts - 1.0, 4);
     bench_json_end(&j);
   } else {
-    printf("%6lld %6lld %12.4f %10.4f %10.4f %9.1f%% %9.1f%% %8ld\n", (long long)n,
-           (long long)batch, ts, t1, t2, 100.0 * (t1 / ts - 1.0), 100.0 * (t2 / ts - 1.0),
-           rounds);
+    printf("%6lld %6lld %12.4f %10.4f %10.4f %10.4f %9.1f%% %9.1f%% %9.1f%% %8ld\n",
+           (long long)n, (long long)batch, ts, t1, t2, t3, 100.0 * (t1 / ts - 1.0),
+           100.0 * (t2 / ts - 1.0), 100.0 * (t3 / ts - 1.0), rounds);
     fflush(stdout);
   }
   rc = CLI_EXIT_OK;
@@ -168,8 +186,9 @@ int bench_compound_run(int argc, char **argv) {
            "interleaved rounds\n",
            (double)COMPOUND_LR, (double)COMPOUND_W0_MAX, (double)COMPOUND_W0_MAX,
            (unsigned)opts.seed);
-    printf("%6s %6s %12s %10s %10s %10s %10s %8s\n", "size", "batch", "t_single_ms",
-           "t_ttv1_ms", "t_ttv2_ms", "ovh_ttv1", "ovh_ttv2", "rounds");
+    printf("%6s %6s %12s %10s %10s %10s %10s %10s %10s %8s\n", "size", "batch",
+           "t_single_ms", "t_ttv1_ms", "t_ttv2_ms", "t_cttv2_ms", "ovh_ttv1", "ovh_ttv2",
+           "ovh_cttv2", "rounds");
   }
   for (size_t a = 0; a < n_sizes; ++a)
     for (size_t b = 0; b < n_batches; ++b) {
