@@ -102,12 +102,11 @@ static int run_case(const bench_options *opts, int64_t n, int64_t batch) {
     if (k == TTV1 || k == TTV2)
       config.compound = aihw_compound_params_default(
           k == TTV1 ? AIHW_COMPOUND_TRANSFER : AIHW_COMPOUND_BUFFERED_TRANSFER, &device, 2);
-    if (k == CTTV2) { /* as aihwkit's TTv2 presets: one column per vector, auto_scale */
+    if (k == CTTV2) { /* TTv2 presets' schedule: one column per vector */
       config.compound =
           aihw_compound_params_default(AIHW_COMPOUND_CHOPPED_TRANSFER, &device, 2);
       config.compound.in_chop_prob = 0.0f;
-      config.compound.auto_scale = 1;
-      config.compound.fast_lr = 0.1f;
+      config.compound.fast_lr = COMPOUND_LR; /* absolute: the same pulses as the others */
       config.compound.auto_granularity = 500.0f;
       config.compound.transfer_forward.noise_management = AIHW_NM_NONE;
       config.compound.transfer_forward.bound_management = AIHW_BM_NONE;
