@@ -2,6 +2,10 @@
  * many reads), TTv2 buffer and c-TTv2 chopper semantics against the pseudo-code on
  * crafted inputs with exact step counts (compound_test_util.h), reproducibility and
  * saved state. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "aihw/aihw.h"
 #include "compound_test_util.h"
 #include "core/alloc.h"
@@ -440,7 +444,60 @@ static void test_state_round_trip(void) {
 }
 
 /* §8.2 compound presets: every name loads, builds a tile that trains and saves as JSON. */
-TEST_MAIN(TEST(test_transfer_schedule_mbatch), TEST(test_transfer_schedule_samples),
+/* Bit-identical at 1 and 2 threads: c-TTv2 with random choppers and auto_scale, and TTv1
+ * with a noisy transfer read, on a 40 x 70 tile (big enough for the threaded paths). */
+static void run_threads(int threads, aihw_compound_type type, float *out_a, float *out_c) {
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  aihw_device_params dv = aihw_device_params_default(AIHW_DEVICE_SOFT_BOUNDS);
+  c.compound = aihw_compound_params_default(type, &dv, 2);
+  c.compound.transfer_lr = 10.0f;
+  if (type == AIHW_COMPOUND_CHOPPED_TRANSFER) {
+    c.compound.auto_scale = 1;
+    c.compound.out_chop_prob = 0.1f;
+  }
+  c.seed = 21;
+  aihw_tile *t = make(&c, 40, 70);
+  float *x = malloc(sizeof(float) * 8 * 70), *d = malloc(sizeof(float) * 8 * 40);
+  for (int r = 0; r < 6; ++r) {
+    for (int e = 0; e < 8 * 70; ++e)
+      x[e] = 0.01f * (float)((e * 37 + r * 11) % 200) - 1.0f;
+    for (int e = 0; e < 8 * 40; ++e)
+      d[e] = 0.01f * (float)((e * 53 + r * 7) % 100) - 0.5f;
+    CHECK_OK(aihw_tile_update(t, x, 8, 70, d, 40, 0.1f));
+  }
+  CHECK_OK(aihw_tile_compound_get_weights(t, 0, out_a, 40, 70));
+  CHECK_OK(aihw_tile_compound_get_weights(t, 1, out_c, 40, 70));
+  free(x);
+  free(d);
+  aihw_tile_destroy(t);
+}
+
+static void test_thread_count_invariance(void) {
+  const aihw_compound_type types[2] = {AIHW_COMPOUND_TRANSFER, AIHW_COMPOUND_CHOPPED_TRANSFER};
+  for (int k = 0; k < 2; ++k) {
+    float *a1 = malloc(sizeof(float) * 2800), *c1 = malloc(sizeof(float) * 2800);
+    float *a2 = malloc(sizeof(float) * 2800), *c2 = malloc(sizeof(float) * 2800);
+    run_threads(1, types[k], a1, c1);
+    run_threads(2, types[k], a2, c2);
+    CHECK(memcmp(a1, a2, sizeof(float) * 2800) == 0);
+    CHECK(memcmp(c1, c2, sizeof(float) * 2800) == 0);
+    int moved = 0;
+    for (int e = 0; e < 2800; ++e)
+      moved += c1[e] != 0.0f;
+    CHECK(moved > 0);
+    free(a1);
+    free(c1);
+    free(a2);
+    free(c2);
+  }
+}
+
+TEST_MAIN(TEST(test_thread_count_invariance), TEST(test_transfer_schedule_mbatch), TEST(test_transfer_schedule_samples),
           TEST(test_transfer_reads), TEST(test_transfer_three_devices),
           TEST(test_transfer_gamma), TEST(test_buffered_transfer),
           TEST(test_chopped_transfer), TEST(test_chopped_auto_scale),
