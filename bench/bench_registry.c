@@ -10,5 +10,7 @@ const cli_command bench_ops[] = {
      bench_drift_run, bench_drift_usage},
     {"lenet", "LeNet-5 training iteration (batch 64), ANALOG ConstantStep vs FP tiles",
      bench_lenet_run, bench_lenet_usage},
+    {"compound", "Tiki-Taka (TTv1, TTv2) tile update vs the single-device update",
+     bench_compound_run, bench_compound_usage},
 };
 const size_t bench_op_count = sizeof bench_ops / sizeof bench_ops[0];

@@ -120,8 +120,11 @@ int models_load_rpu(const char *cmd, const char *spec, uint32_t seed, aihw_tile_
       fprintf(stderr, "aihw %s: --rpu: %s\n", cmd, aihw_last_error());
       return CLI_EXIT_USAGE;
     }
-    /* a named configuration has no seeds of its own: --seed sets them all */
+    /* a named configuration has no seeds of its own: --seed sets them all (compound
+     * sub-devices too) */
     config->device.construction_seed = seed;
+    for (int k = 0; k < config->compound.n_devices; ++k)
+      config->compound.devices[k].construction_seed = seed;
   } else {
     char *text = cli_read_text_file(cmd, "--rpu file", spec, MODELS_MAX_CONFIG_BYTES);
     if (text == NULL)

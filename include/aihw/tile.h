@@ -18,6 +18,7 @@
 #define AIHW_TILE_H
 
 #include "aihw/common.h"
+#include "aihw/compound.h"
 #include "aihw/device.h"
 #include "aihw/inference.h"
 #include "aihw/io_params.h"
@@ -45,6 +46,9 @@ typedef struct aihw_tile_config {
   aihw_update_params update; /* pulsed update (ANALOG); pulse_type NONE = exact update */
   aihw_device_params device; /* device model of every cross-point (ANALOG) */
   aihw_inference_params inference; /* noise model, compensation, HWA pieces (INFERENCE) */
+  /* Compound device (ANALOG; compound.h): type NONE (the default) = the single `device`;
+   * otherwise the sub-devices of `compound` replace `device`. */
+  aihw_compound_params compound;
 } aihw_tile_config;
 
 /* Default configuration of a kind, as aihwkit builds it: ANALOG (SingleRPUConfig) uses
@@ -60,7 +64,10 @@ AIHW_API aihw_tile_config aihw_tile_config_default(aihw_tile_kind kind);
  * "IdealizedPreset", "GokmenVlasovPreset" (ANALOG; the device preset of that name,
  * PresetIOParameters both ways, PresetUpdateParameters); the default configurations
  * "SingleRPUConfig" / "analog" (ANALOG), "InferenceRPUConfig" / "inference" (INFERENCE),
- * "FloatingPointRPUConfig" / "floating-point" (FLOATING_POINT); and every name
+ * "FloatingPointRPUConfig" / "floating-point" (FLOATING_POINT); the compound presets
+ * "<D>2Preset", "<D>4Preset" (VectorUnitCell, SINGLE_RANDOM) and "TikiTaka<D>Preset"
+ * (TransferCompound) for D in ReRamES, ReRamSB, Capacitor, EcRam, EcRamMO, Idealized
+ * (compound.h; src/tile/compound_presets.c); and every name
  * aihw_device_params_preset() accepts, meaning aihwkit's SingleRPUConfig(device=<name>)
  * (ANALOG defaults with that device). *out unchanged on error; unknown names are
  * INVALID_ARGUMENT listing every valid name. */
@@ -72,6 +79,8 @@ AIHW_API aihw_status aihw_tile_config_preset(const char *name, aihw_tile_config 
  *
  *   {"kind": "ANALOG", "forward": {..}, "backward": {..}, "update": {..}, "device": {..},
  *    "inference": {..}, "analog_bias": false, "seed": 0, "tile_id": 0}
+ *
+ * plus "compound": {..} (aihw_compound_params_to_json) when compound.type is not NONE.
  *
  * Floats round-trip bit-exactly (the areas' shortest texts, +inf as 1e999). Every area
  * must pass its validation (the area's status is returned, the message prefixed by the

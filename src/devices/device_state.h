@@ -34,6 +34,7 @@ typedef struct aihw_device_state {
   float *extra[AIHW_DEVICE_MAX_EXTRA]; /* model-specific arrays, see file comment */
   float granularity;         /* weight granularity g of the mean device (update management) */
   uint32_t tile_id;          /* second key word of the dtod stream */
+  uint32_t dtod_round_base;  /* added to the dtod rounds (sub-device k of a compound: 32 k) */
 } aihw_device_state;
 
 /* Philox rounds (sub-streams) of the device-to-device draws at construction, stream
@@ -82,6 +83,11 @@ void aihw_dtod_uniforms(const aihw_device_state *s, uint32_t round, int64_t row,
  * every device-to-device value (§5.2, then the model's populate_extra). */
 aihw_status aihw_device_state_create(const aihw_device_params *params, int64_t rows,
                                      int64_t cols, uint32_t tile_id, aihw_device_state **out);
+/* The same for sub-device k of a compound: its dtod rounds are offset by 32 k, so that
+ * sub-devices with equal parameters still differ (aihwkit draws them in sequence). */
+aihw_status aihw_device_state_create_sub(const aihw_device_params *params, int64_t rows,
+                                         int64_t cols, uint32_t tile_id, int k,
+                                         aihw_device_state **out);
 void aihw_device_state_destroy(aihw_device_state *s);
 
 #endif

@@ -18,7 +18,7 @@
 
 static aihw_rng_stream dtod_stream(const aihw_device_state *s, uint32_t round) {
   return aihw_rng_stream_make(s->params.construction_seed, s->tile_id, 0, AIHW_RNG_DEVICE_DTOD,
-                              round);
+                              s->dtod_round_base + round);
 }
 
 void aihw_dtod_normals(const aihw_device_state *s, uint32_t round, int64_t row, float *out) {
@@ -117,6 +117,12 @@ static void populate_row(aihw_device_state *s, int64_t i, float *t) {
 
 aihw_status aihw_device_state_create(const aihw_device_params *params, int64_t rows,
                                      int64_t cols, uint32_t tile_id, aihw_device_state **out) {
+  return aihw_device_state_create_sub(params, rows, cols, tile_id, 0, out);
+}
+
+aihw_status aihw_device_state_create_sub(const aihw_device_params *params, int64_t rows,
+                                         int64_t cols, uint32_t tile_id, int sub,
+                                         aihw_device_state **out) {
   AIHW_TRY(aihw_device_params_validate(params, "device"));
   const aihw_device_model *model = aihw_device_model_of(params->type);
   if (model == NULL)
@@ -133,6 +139,7 @@ aihw_status aihw_device_state_create(const aihw_device_params *params, int64_t r
   s->cols = cols;
   s->size = rows * cols;
   s->tile_id = tile_id;
+  s->dtod_round_base = 32u * (uint32_t)sub;
   s->granularity = model->granularity(&s->params);
   const size_t n = (size_t)s->size;
   float **common[] = {&s->max_bound,  &s->min_bound,      &s->scale_up,   &s->scale_down,

@@ -11,6 +11,7 @@
 
 #include "aihw/tile.h"
 #include "core/error.h"
+#include "tile/tile_internal.h"
 
 /* aihwkit's single-device presets (presets/configs.py) and their device (§8.2). */
 static const struct {
@@ -71,6 +72,9 @@ AIHW_API aihw_status aihw_tile_config_preset(const char *name, aihw_tile_config 
       return AIHW_OK;
     }
   }
+  aihw_status status = AIHW_OK; /* compound presets (compound_presets.c) */
+  if (aihw_compound_preset(name, out, &status))
+    return status;
   /* SingleRPUConfig(device=<name>): a device class or device preset. */
   aihw_device_params device;
   if (aihw_device_params_preset(name, &device) == AIHW_OK) {
@@ -80,6 +84,7 @@ AIHW_API aihw_status aihw_tile_config_preset(const char *name, aihw_tile_config 
     return AIHW_OK;
   }
   return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
-                    "unknown tile configuration '%s' (known: %s, and the device names %s)",
-                    name, CONFIG_NAME_LIST, aihw_device_preset_names());
+                    "unknown tile configuration '%s' (known: %s, %s, and the device names %s)",
+                    name, CONFIG_NAME_LIST, aihw_compound_preset_names(),
+                    aihw_device_preset_names());
 }

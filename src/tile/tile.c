@@ -24,6 +24,7 @@ AIHW_API aihw_tile_config aihw_tile_config_default(aihw_tile_kind kind) {
   c.update = aihw_update_params_default();
   c.inference = aihw_inference_params_default();
   c.device = aihw_device_params_default(AIHW_DEVICE_CONSTANT_STEP);
+  c.compound = aihw_compound_params_default(AIHW_COMPOUND_NONE, NULL, 0);
   if (kind == AIHW_TILE_INFERENCE) {
     c.backward.is_perfect = 1; /* aihwkit InferenceRPUConfig: backward IOParameters(is_perfect=True) */
     c.update.pulse_type = AIHW_PULSE_NONE;
@@ -104,6 +105,7 @@ AIHW_API aihw_status aihw_tile_create(const aihw_tile_config *config, int64_t ou
     }
   }
   if (s == AIHW_OK && config->kind == AIHW_TILE_ANALOG &&
+      config->compound.type == AIHW_COMPOUND_NONE &&
       aihw_device_model_of(config->device.type) != NULL) {
     s = aihw_device_state_create(&config->device, out_size, cols, config->tile_id,
                                  &t->devices);
@@ -119,6 +121,8 @@ AIHW_API aihw_status aihw_tile_create(const aihw_tile_config *config, int64_t ou
     if (t->weights == NULL)
       s = aihw_last_status();
   }
+  if (s == AIHW_OK && config->compound.type != AIHW_COMPOUND_NONE)
+    s = aihw_compound_create(t); /* sub-devices replace the single device */
   if (s == AIHW_OK && (uses_abs_weights(&t->forward) || uses_abs_weights(&t->backward))) {
     t->weights_abs = aihw_calloc_array((size_t)(out_size * cols), sizeof(float), "|weights|");
     if (t->weights_abs == NULL)
@@ -147,6 +151,7 @@ AIHW_API void aihw_tile_destroy(aihw_tile *tile) {
   aihw_free(tile->drift_prev);
   aihw_free(tile->drift_t);
   aihw_tile_inference_free(tile);
+  aihw_compound_destroy(tile->compound);
   aihw_free(tile);
 }
 
@@ -215,7 +220,9 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
     return aihw_error(AIHW_ERR_NOT_FINITE,
                       "aihw_tile_set_weights: weight [%lld][%lld] is %g; weights must be finite",
                       (long long)(bad / cols), (long long)(bad % cols), (double)w[bad]);
-  if (tile->devices != NULL) {
+  if (tile->compound != NULL) {
+    AIHW_TRY(aihw_compound_set_weights(tile, w)); /* sub-devices, then the reduction */
+  } else if (tile->devices != NULL) {
     /* aihwkit onSetWeights (§5.3): clip to the device bounds; under write noise the true
      * weights are set and the visible ones drawn around them. */
     aihw_device_state *dev = tile->devices;

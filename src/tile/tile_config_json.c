@@ -5,7 +5,7 @@
  * A tile configuration is composed from the parameter areas' own JSON functions, never
  * re-implemented here: {"kind": "ANALOG", "forward": <io>, "backward": <io>, "update":
  * <update>, "device": <device>, "inference": <inference>, "analog_bias": false, "seed": 0,
- * "tile_id": 0}. Reading starts from aihw_tile_config_default(kind), so every key but
+ * "tile_id": 0}, plus "compound": <compound> for compound devices. Reading starts from aihw_tile_config_default(kind), so every key but
  * "kind" may be left out. Area texts are embedded as raw JSON so that their shortest
  * round-trip floats (and 1e999 for +inf) reach the file unchanged; on reading, each area's
  * subtree is printed back with aihw_json_print_exact before its reader parses it.
@@ -181,6 +181,12 @@ AIHW_API aihw_status aihw_tile_config_to_json(const aihw_tile_config *config, ch
       ++k;
     s = rewrap(s, keys[k]);
   }
+  char *compound = NULL; /* only when a compound device is configured */
+  if (s == AIHW_OK && config->compound.type != AIHW_COMPOUND_NONE) {
+    s = aihw_compound_params_to_json(&config->compound, &compound);
+    if (s != AIHW_OK)
+      s = rewrap(s, "compound");
+  }
   cJSON *root = s == AIHW_OK ? cJSON_CreateObject() : NULL;
   int ok = root != NULL &&
            aihw_json_add_item(root, "kind", cJSON_CreateString(kind_names[config->kind]));
@@ -188,6 +194,11 @@ AIHW_API aihw_status aihw_tile_config_to_json(const aihw_tile_config *config, ch
     cJSON_Minify(text[k]);
     ok = aihw_json_add_item(root, keys[k], cJSON_CreateRaw(text[k]));
   }
+  if (ok && compound != NULL) {
+    cJSON_Minify(compound);
+    ok = aihw_json_add_item(root, "compound", cJSON_CreateRaw(compound));
+  }
+  free(compound);
   ok = ok && aihw_json_add_item(root, "analog_bias", cJSON_CreateBool(config->analog_bias)) &&
        aihw_json_add_item(root, "seed", cJSON_CreateNumber((double)config->seed)) &&
        aihw_json_add_item(root, "tile_id", cJSON_CreateNumber((double)config->tile_id));
@@ -235,11 +246,22 @@ static aihw_status read_area(aihw_tile_config *c, int area, cJSON *item, const c
   return s == AIHW_OK ? s : rewrap(s, key);
 }
 
+static aihw_status read_compound(aihw_tile_config *c, cJSON *item) {
+  if (!cJSON_IsObject(item))
+    return aihw_json_wrong_type(AREA, NULL, "compound", item, "an object");
+  char *text = aihw_json_print_exact(item);
+  if (text == NULL)
+    return aihw_error(AIHW_ERR_OUT_OF_MEMORY, "aihw_tile_config_from_json: out of memory");
+  aihw_status s = aihw_compound_params_from_json(text, &c->compound);
+  free(text);
+  return s == AIHW_OK ? s : rewrap(s, "compound");
+}
+
 static aihw_status read_config(cJSON *root, aihw_tile_config *out) {
   static const char *const keys[] = {"forward", "backward",  "update",
                                      "device",  "inference", "analog_bias",
-                                     "seed",    "tile_id",   "kind"};
-  enum { N_KEYS = 9 }; /* "kind" (last) was read first */
+                                     "seed",    "tile_id",   "compound", "kind"};
+  enum { N_KEYS = 10 }; /* "kind" (last) was read first */
   const cJSON *kind_item = cJSON_GetObjectItemCaseSensitive(root, "kind");
   if (kind_item == NULL)
     return aihw_error(AIHW_ERR_FORMAT, AREA ": the key 'kind' is required (one of "
@@ -259,7 +281,7 @@ static aihw_status read_config(cJSON *root, aihw_tile_config *out) {
     if (k == N_KEYS)
       return aihw_error(AIHW_ERR_FORMAT,
                         AREA ": unknown key '%s' (allowed: kind, forward, backward, update, "
-                             "device, inference, analog_bias, seed, tile_id)",
+                             "device, inference, analog_bias, seed, tile_id, compound)",
                         item->string);
     AIHW_TRY(aihw_json_mark_seen(AREA, NULL, item->string, seen, k));
     if (k < 5)
@@ -270,6 +292,8 @@ static aihw_status read_config(cJSON *root, aihw_tile_config *out) {
       AIHW_TRY(read_u32(item, "seed", &c.seed));
     else if (k == 7)
       AIHW_TRY(read_u32(item, "tile_id", &c.tile_id));
+    else if (k == 8)
+      AIHW_TRY(read_compound(&c, item));
   }
   *out = c;
   return AIHW_OK;

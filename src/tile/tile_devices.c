@@ -50,6 +50,8 @@ AIHW_API aihw_status aihw_tile_decay_weights(aihw_tile *tile, float alpha) {
   if (!isfinite(alpha))
     return aihw_error(AIHW_ERR_NOT_FINITE, "aihw_tile_decay_weights: alpha = %g",
                       (double)alpha);
+  if (tile->compound != NULL)
+    return aihw_compound_decay(tile, alpha);
   const int64_t n = tile->out_size * tile->cols;
   if (tile->devices == NULL) { /* IdealDevice / FloatingPointDevice: w *= 1 - alpha/lifetime */
     const float lifetime = tile->config.device.lifetime;
@@ -78,6 +80,8 @@ AIHW_API aihw_status aihw_tile_decay_weights(aihw_tile *tile, float alpha) {
 
 AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
   AIHW_TRY(need_tile(tile, "aihw_tile_diffuse_weights"));
+  if (tile->compound != NULL)
+    return aihw_compound_diffuse(tile);
   const int64_t rows = tile->out_size, cols = tile->cols;
   float *scratch = scratch_floats(tile, cols);
   if (scratch == NULL)
@@ -112,6 +116,15 @@ AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
 
 AIHW_API aihw_status aihw_tile_post_update_step(aihw_tile *tile) {
   AIHW_TRY(need_tile(tile, "aihw_tile_post_update_step"));
+  if (tile->compound != NULL) { /* every sub-device, then the reduction (§5.10) */
+    int decay = 0, diffusion = 0;
+    aihw_compound_has_decay_or_diffusion(tile, &decay, &diffusion);
+    if (decay)
+      AIHW_TRY(aihw_tile_decay_weights(tile, 1.0f));
+    if (diffusion)
+      AIHW_TRY(aihw_tile_diffuse_weights(tile));
+    return AIHW_OK;
+  }
   const aihw_device_params *p =
       tile->devices != NULL ? &tile->devices->params : &tile->config.device;
   if (p->lifetime > 0.0f)
@@ -127,6 +140,7 @@ AIHW_API aihw_status aihw_tile_reset_columns(aihw_tile *tile, int64_t start, int
                                              float probability) {
   static const char *fn = "aihw_tile_reset_columns";
   AIHW_TRY(need_tile(tile, fn));
+  AIHW_TRY(aihw_compound_refuse(tile, fn));
   const int64_t rows = tile->out_size, cols = tile->cols;
   if (count < 0 || count > cols)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: count = %lld: must be in [0, %lld]", fn,
@@ -169,6 +183,8 @@ AIHW_API aihw_status aihw_tile_clip_weights(aihw_tile *tile, float clip) {
   AIHW_TRY(need_tile(tile, "aihw_tile_clip_weights"));
   if (isnan(clip))
     return aihw_error(AIHW_ERR_NOT_FINITE, "aihw_tile_clip_weights: clip is NaN");
+  if (tile->compound != NULL)
+    return aihw_compound_clip(tile, clip);
   float *scratch = scratch_floats(tile, tile->cols);
   if (scratch == NULL)
     return aihw_last_status();

@@ -23,6 +23,7 @@ AIHW_API aihw_status aihw_tile_drift_weights(aihw_tile *tile, float dt) {
   static const char *fn = "aihw_tile_drift_weights";
   if (tile == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tile is NULL", fn);
+  AIHW_TRY(aihw_compound_refuse(tile, fn));
   if (!isfinite(dt))
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: dt = %g: must be finite", fn, (double)dt);
   if (dt < 0.0f)

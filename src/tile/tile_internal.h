@@ -39,7 +39,51 @@ struct aihw_tile {
   float *drift_alpha;      /* [out] compensation factor applied in evaluation */
   int compensation_valid;
   aihw_workspace aux;      /* scratch that must not alias the periphery's workspace */
+  /* Compound devices (src/tile/compound.c): the compound's state, or NULL. */
+  struct aihw_compound *compound;
+  /* Set only on the single-device views of a compound's update (update.c,
+   * aihw_tile_update_view): added to the step- and write-noise rounds so that sub-devices
+   * draw distinct noise; granularity update management assumes (0: the device's). */
+  uint32_t rng_noise_round;
+  float update_granularity;
 };
+
+/* ---- Compound devices (compound.c) --------------------------------------------------- */
+
+/* One sub-device update through the pulsed (or exact) update path of `tile`: a view of the
+ * tile whose device state, weights, update parameters, input length, op counter and noise
+ * round are these. transfer = 1: no output scales and no backward alpha (internal
+ * transfer updates). The tile's own weights, device and counter are untouched. */
+typedef struct aihw_device_view {
+  aihw_device_state *devices;
+  float *weights;
+  const aihw_update_params *update;
+  int64_t in_size;      /* length of the x rows: in_size, or cols for one-hot columns */
+  uint64_t op;          /* op counter of the first sample */
+  uint32_t noise_round; /* added to the step/write-noise rounds */
+  float granularity;    /* update management's g (> 0) */
+  int transfer;
+} aihw_device_view;
+
+aihw_status aihw_tile_update_view(aihw_tile *tile, const aihw_device_view *view,
+                                  const float *x, int64_t batch, const float *d, float lr);
+
+/* Compound life cycle and operations; compound.c documents them. */
+aihw_status aihw_compound_create(aihw_tile *tile);
+void aihw_compound_destroy(struct aihw_compound *c);
+aihw_status aihw_compound_set_weights(aihw_tile *tile, const float *w);
+aihw_status aihw_compound_update(aihw_tile *tile, const float *x, int64_t batch,
+                                 const float *d, float lr);
+/* Decay (alpha as aihw_tile_decay_weights), diffusion and clipping (clip < 0: bounds
+ * only) of every sub-device, then the reduction; each uses one op counter value. */
+aihw_status aihw_compound_decay(aihw_tile *tile, float alpha);
+aihw_status aihw_compound_diffuse(aihw_tile *tile);
+aihw_status aihw_compound_clip(aihw_tile *tile, float clip);
+/* Whether any sub-device decays (lifetime > 0) / diffuses (diffusion > 0). */
+int aihw_compound_has_decay_or_diffusion(const aihw_tile *tile, int *decay, int *diffusion);
+/* UNSUPPORTED naming `fn` when the tile has a compound device (device-level operations
+ * that this slice does not implement for compounds), else OK. */
+aihw_status aihw_compound_refuse(const aihw_tile *tile, const char *fn);
 
 /* Weights the forward/backward of the current mode read (modified copy in training). */
 const float *aihw_tile_read_weights(const aihw_tile *tile, const float **abs_out);
@@ -136,7 +180,26 @@ typedef struct aihw_tile_state_plan {
   float *new_out_scales, *new_w0, *new_prev, *new_programmed, *new_nu, *new_baseline,
       *new_drift_alpha, *new_fb, *new_fb_abs;
   double *new_t;
+  struct aihw_compound_plan *compound; /* compound devices (compound_state.c), or NULL */
 } aihw_tile_state_plan;
+
+/* Compound devices' part of the state (compound_state.c; the tensor list is there). */
+struct aihw_compound_plan;
+aihw_status aihw_compound_state_export(const aihw_tile *tile, struct aihw_st_dict *dict,
+                                       const char *prefix);
+aihw_status aihw_compound_state_prepare(const aihw_tile *tile, const struct aihw_st_dict *dict,
+                                        const char *prefix, unsigned char *used,
+                                        aihw_state_names *missing,
+                                        struct aihw_compound_plan **out);
+/* Copies a prepared plan into the tile (cannot fail) and recomputes the visible weights. */
+void aihw_compound_state_commit(aihw_tile *tile, struct aihw_compound_plan *plan);
+void aihw_compound_plan_free(struct aihw_compound_plan *plan);
+
+/* Compound RPU-config presets (compound_presets.c): 1 and *status (and *out on success)
+ * when `name` is one of them, else 0. aihw_compound_preset_names() describes them in one
+ * short line (for error messages). */
+int aihw_compound_preset(const char *name, aihw_tile_config *out, aihw_status *status);
+const char *aihw_compound_preset_names(void);
 
 /* Validates the tensors <prefix><key> of `dict` against the tile (dtype, shape, finite and
  * in-range values) and allocates what a commit needs; changes nothing in the tile. Tensors

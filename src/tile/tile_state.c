@@ -111,6 +111,8 @@ aihw_status aihw_tile_state_export(const aihw_tile *t, aihw_st_dict *dict, const
   const size_t out = (size_t)t->out_size, cols = (size_t)t->cols;
   const size_t wshape[3] = {out, cols, 2}, vshape[1] = {out}, two[1] = {2};
   AIHW_TRY(put(&w, "weights", AIHW_ST_F32, wshape, 2, t->weights));
+  if (t->compound != NULL) /* sub-devices, buffers, schedule counters */
+    AIHW_TRY(aihw_compound_state_export(t, dict, prefix));
   const int hidden = aihw_tile_hidden_count(t);
   for (int k = 0; k < hidden; ++k) {
     char key[128];
@@ -424,6 +426,7 @@ void aihw_tile_state_plan_free(aihw_tile_state_plan *p) {
   aihw_free(p->new_drift_alpha);
   aihw_free(p->new_fb);
   aihw_free(p->new_fb_abs);
+  aihw_compound_plan_free(p->compound);
   memset(p, 0, sizeof *p);
 }
 
@@ -457,6 +460,8 @@ aihw_status aihw_tile_state_prepare(aihw_tile *t, const aihw_st_dict *dict, cons
     s = prepare_drift(&r, t, wshape, p);
   if (s == AIHW_OK && t->config.kind == AIHW_TILE_INFERENCE)
     s = prepare_inference(&r, t, wshape, p);
+  if (s == AIHW_OK && t->compound != NULL)
+    s = aihw_compound_state_prepare(t, dict, prefix, used, missing, &p->compound);
   if (s != AIHW_OK)
     aihw_tile_state_plan_free(p);
   return s;
@@ -520,6 +525,8 @@ void aihw_tile_state_commit(aihw_tile_state_plan *p) {
   const size_t n = (size_t)(t->out_size * t->cols);
   if (p->weights != NULL)
     memcpy(t->weights, p->weights, n * sizeof(float));
+  if (p->compound != NULL) /* sub-devices, then the visible weights from them */
+    aihw_compound_state_commit(t, p->compound);
   for (int k = 0; k < AIHW_TILE_MAX_HIDDEN; ++k)
     if (p->hidden[k] != NULL)
       memcpy(hidden_array(t, k), p->hidden[k], n * sizeof(float));

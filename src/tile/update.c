@@ -61,7 +61,7 @@ void aihw_tile_apply_write_noise(aihw_tile *tile, uint64_t op, const unsigned ch
   const float sigma = s->params.write_noise_std * s->params.dw_min;
   const int64_t cols = s->cols;
   aihw_rng_stream st = aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op,
-                                            AIHW_RNG_WRITE_NOISE, 0);
+                                            AIHW_RNG_WRITE_NOISE, tile->rng_noise_round);
   for (int64_t i = 0; i < s->rows; ++i) {
     const unsigned char *m = mask ? mask + i * cols : NULL;
     aihw_rng_fill_normal(&st, (uint32_t)i, 0, scratch, (size_t)cols);
@@ -498,7 +498,8 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
     }
     aihw_rng_stream st =
         aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
-                             rc->op + (uint64_t)b, AIHW_RNG_STEP_NOISE, 0);
+                             rc->op + (uint64_t)b, AIHW_RNG_STEP_NOISE,
+                             rc->tile->rng_noise_round);
     if (total <= rc->xi_capacity) {
       aihw_rng_fill_normal(&st, (uint32_t)i, 0, rc->xi, total);
       apply_counts_dispatch(rc, i, list, n_list, count, rc->xi);
@@ -600,7 +601,8 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
     float *xi = rc->xi;
     if (sigma > 0.0f) {
       aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
-                                                rc->op, AIHW_RNG_STEP_NOISE, 1);
+                                                rc->op, AIHW_RNG_STEP_NOISE,
+                                                rc->tile->rng_noise_round + 1);
       aihw_rng_fill_normal(&st, (uint32_t)i, 0, xi, (size_t)(2 * cols));
     }
     for (int64_t j = 0; j < cols; ++j) {
@@ -631,7 +633,7 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   aihw_device_state *s = tile->devices;
   const int64_t rows = tile->out_size, cols = tile->cols, in = tile->in_size;
   const int with_bias = cols != in;
-  const float g = s->granularity;
+  const float g = tile->update_granularity > 0.0f ? tile->update_granularity : s->granularity;
   const int dense = up->pulse_type == AIHW_PULSE_MEAN_COUNT ||
                     up->pulse_type == AIHW_PULSE_DETERMINISTIC_IMPLICIT;
   /* Longest train of the call: BL is desired_bl unless fixed_bl is off without UBLM. */
@@ -810,7 +812,9 @@ AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t b
   if (tile->op_counter + (uint64_t)batch > AIHW_TILE_MAX_OP_COUNTER)
     return aihw_error(AIHW_ERR_STATE, "%s: the tile's random stream is exhausted", fn);
   aihw_status status;
-  if (aihw_tile_is_pulsed(tile))
+  if (tile->compound != NULL)
+    status = aihw_compound_update(tile, x, batch, d, lr);
+  else if (aihw_tile_is_pulsed(tile))
     status = pulsed_update(tile, x, batch, d, lr);
   else
     status = exact_update(tile, x, batch, d, lr);
@@ -821,5 +825,30 @@ AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t b
       for (int64_t e = 0; e < tile->out_size * tile->cols; ++e)
         tile->weights_abs[e] = fabsf(tile->weights[e]);
   }
+  return status;
+}
+
+aihw_status aihw_tile_update_view(aihw_tile *tile, const aihw_device_view *v, const float *x,
+                                  int64_t batch, const float *d, float lr) {
+  aihw_tile view = *tile; /* shallow: shares the periphery and scratch */
+  view.devices = v->devices;
+  view.weights = v->weights;
+  view.weights_abs = NULL;
+  view.pulse_counts = NULL;
+  view.config.update = *v->update;
+  view.in_size = v->in_size;
+  view.op_counter = v->op;
+  view.rng_noise_round = v->noise_round;
+  view.update_granularity = v->granularity;
+  view.compound = NULL;
+  if (v->transfer) {
+    view.out_scales = NULL;
+    view.backward_alpha = 1.0f;
+  }
+  const aihw_status status = aihw_tile_is_pulsed(&view)
+                                 ? pulsed_update(&view, x, batch, d, lr)
+                                 : exact_update(&view, x, batch, d, lr);
+  tile->workspace = view.workspace; /* the view may have grown the scratch */
+  tile->aux = view.aux;
   return status;
 }

@@ -9,7 +9,7 @@ void aihw_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
   const int64_t row_blocks = (m + AIHW_GEMM_ROWS - 1) / AIHW_GEMM_ROWS;
   const int64_t col_blocks = (n + AIHW_GEMM_COLS - 1) / AIHW_GEMM_COLS;
   const int64_t blocks = row_blocks * col_blocks;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t r0 = (blk / col_blocks) * AIHW_GEMM_ROWS, c0 = (blk % col_blocks) * AIHW_GEMM_COLS;
     const int64_t mb = m - r0 < AIHW_GEMM_ROWS ? m - r0 : AIHW_GEMM_ROWS;
@@ -28,7 +28,7 @@ void aihw_sgemv(int trans, int64_t rows, int64_t cols, float alpha, const float 
                 int64_t lda, const float *x, float beta, float *y) {
   const int64_t len = trans ? cols : rows; /* output length */
   const int64_t blocks = (len + AIHW_GEMM_COLS - 1) / AIHW_GEMM_COLS;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t o0 = blk * AIHW_GEMM_COLS;
     const int64_t ob = len - o0 < AIHW_GEMM_COLS ? len - o0 : AIHW_GEMM_COLS;
