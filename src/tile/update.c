@@ -669,8 +669,11 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
                            (size_t)(3 * big) * sizeof(float) /* mean paths */ +
                            (size_t)big + 256;
   const size_t sz_touched = s->persistent != NULL ? (size_t)(rows * cols) : 0;
+  /* every carve below rounds up to 64 bytes (8 carves), and so does each thread's slice
+   * (the stride): budget both, whatever the number of threads */
+  const size_t thread_stride = (sz_thread + 63) / 64 * 64;
   bytes = sz_plan + sz_xbits + sz_dbits + sz_xcnt + sz_dcnt + sz_sign + sz_touched +
-          (size_t)n_threads * sz_thread + 8 * 64;
+          (size_t)n_threads * thread_stride + 8 * 64;
   char *base = aihw_workspace_get(&tile->workspace, bytes);
   if (base == NULL)
     return aihw_last_status();
@@ -707,7 +710,6 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   }
   char *thread_base = base;
 #undef AIHW_CARVE
-  const size_t thread_stride = (sz_thread + 63) / 64 * 64;
   const uint64_t op0 = tile->op_counter;
   const int threaded = batch * (rows + cols) * (int64_t)up->desired_bl >= 16384;
 
