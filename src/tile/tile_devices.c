@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -19,7 +20,7 @@ enum { ROUND_DIFFUSION = 0, ROUND_RESET = 1, ROUND_RESET_CHOICE = 2, ROUND_SIMPL
 static aihw_status need_tile(const aihw_tile *tile, const char *fn) {
   if (tile == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tile is NULL", fn);
-  return AIHW_OK;
+  return aihw_tile_require_host(tile, fn); /* no GPU version yet */
 }
 
 static float *device_weights(aihw_tile *tile) {
@@ -288,6 +289,7 @@ AIHW_API aihw_status aihw_tile_set_hidden(aihw_tile *tile, int index, const floa
   float *array = NULL;
   const char *name = "";
   AIHW_TRY(hidden_args(tile, index, values, rows, cols, fn, &array, &name));
+  AIHW_TRY(aihw_tile_require_host(tile, fn)); /* no GPU version yet */
   const aihw_device_state *s = tile->devices;
   const int64_t n = rows * cols;
   for (int64_t k = 0; k < n; ++k) {

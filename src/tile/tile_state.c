@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/safetensors.h"
@@ -435,6 +436,7 @@ aihw_status aihw_tile_state_prepare(aihw_tile *t, const aihw_st_dict *dict, cons
   memset(p, 0, sizeof *p);
   if (t == NULL || dict == NULL || prefix == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_tile_state_prepare: NULL argument");
+  AIHW_TRY(aihw_tile_require_host(t, "loading a tile state")); /* no GPU version yet */
   p->tile = t;
   p->training = -1;
   reader r = {dict, prefix, used, missing, ""};

@@ -29,6 +29,7 @@
 #endif
 
 #include "backend/cpu/gemm.h"
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -781,6 +782,8 @@ AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t b
   static const char *fn = "aihw_tile_update";
   if (tile == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tile is NULL", fn);
+  if (tile->cuda != NULL) /* backend dispatch (src/backend/tile_cuda.c) */
+    return aihw_tile_cuda_update(tile, x, batch, in_size, d, out_size, lr);
   if (x == NULL || d == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s pointer is NULL", fn,
                       x == NULL ? "x" : "d");
