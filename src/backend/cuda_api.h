@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "aihw/common.h"
+#include "aihw/update_params.h"
+#include "physics/device_math.h"
 #include "tile/periphery.h"
 
 #ifdef __cplusplus
@@ -46,6 +48,11 @@ aihw_status aihw_cuda_tile_create(int device, const float *w, int64_t rows, int6
 void aihw_cuda_tile_destroy(aihw_cuda_tile *ct);
 int aihw_cuda_tile_device(const aihw_cuda_tile *ct);
 
+/* Whether the device weights are newer than the host copy (set after a GPU update; the
+ * C side keeps the flag, the backend only stores it). */
+int aihw_cuda_tile_host_stale(const aihw_cuda_tile *ct);
+void aihw_cuda_tile_set_host_stale(aihw_cuda_tile *ct, int stale);
+
 /* Copies host weights w[rows][cols] to the device copy, or the device copy to w. */
 aihw_status aihw_cuda_tile_upload_weights(aihw_cuda_tile *ct, const float *w);
 aihw_status aihw_cuda_tile_download_weights(const aihw_cuda_tile *ct, float *w);
@@ -65,9 +72,37 @@ typedef struct aihw_cuda_digital {
 aihw_status aihw_cuda_tile_mv(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
                               const aihw_mv_call *call, const aihw_cuda_digital *digital);
 
-/* Floors for the benchmarks, measured on device `device`: median seconds of a bare
- * cublasSgemm C[batch][n_out] = X[batch][n_in] W[n_out][n_in]^T, and of a
- * device-to-device copy of `bytes` bytes, over `repeats` timed runs after one warm-up. */
+/* ConstantStep device state for the GPU update: copies of the bounds and step sizes
+ * [rows][cols] (they do not change while the tile is on the device). */
+aihw_status aihw_cuda_tile_set_devices(aihw_cuda_tile *ct, const float *max_bound,
+                                       const float *min_bound, const float *scale_up,
+                                       const float *scale_down);
+
+/* One pulsed ConstantStep update call (src/tile/update.c, "Pulsed update of one call"):
+ * update management per sample, bit-packed stochastic trains from the same Philox
+ * coordinates, the batch aggregated per device where the bounds are out of reach and
+ * single steps (sequential per row, as the CPU) elsewhere. x[batch][x_cols] (analog bias
+ * input appended when cols > x_cols) and d[batch][rows] may be host or device memory.
+ * Checks x and d for finiteness first (NOT_FINITE naming the element; nothing changed).
+ * Needs aihw_cuda_tile_set_devices() first. The device weights change; the host copy
+ * does not (aihw_cuda_tile_download_weights). */
+typedef struct aihw_cuda_update_call {
+  const float *x, *d;
+  int64_t batch, x_cols;
+  float lr, granularity;
+  int bl_max; /* longest train of the call */
+  aihw_update_params up;
+  aihw_step_rule rule;
+  uint32_t seed, tile_id;
+  uint64_t op_counter; /* op of sample 0 */
+} aihw_cuda_update_call;
+aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct, const aihw_cuda_update_call *call);
+
+/* Floors for the benchmarks, measured on device `device` as the tile calls are (host
+ * clock around the call and a device synchronisation): median seconds of a bare
+ * cublasSgemm C[batch][n_out] = X[batch][n_in] W[n_out][n_in]^T (float32, default math
+ * mode), and of a device-to-device copy of `bytes` bytes, over `repeats` timed runs after
+ * two warm-up runs. */
 aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t n_out, int64_t n_in,
                                   int repeats, double *median_s);
 aihw_status aihw_cuda_bench_copy(int device, int64_t bytes, int repeats, double *median_s);

@@ -29,6 +29,16 @@ aihw_status aihw_cuda_tile_create(int device, const float *w, int64_t rows, int6
 }
 
 void aihw_cuda_tile_destroy(aihw_cuda_tile *ct) {}
+int aihw_cuda_tile_host_stale(const aihw_cuda_tile *ct) { return 0; }
+void aihw_cuda_tile_set_host_stale(aihw_cuda_tile *ct, int stale) {}
+aihw_status aihw_cuda_tile_set_devices(aihw_cuda_tile *ct, const float *max_bound,
+                                       const float *min_bound, const float *scale_up,
+                                       const float *scale_down) {
+  return no_cuda();
+}
+aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct, const aihw_cuda_update_call *call) {
+  return no_cuda();
+}
 int aihw_cuda_tile_device(const aihw_cuda_tile *ct) { return -1; }
 aihw_status aihw_cuda_tile_upload_weights(aihw_cuda_tile *ct, const float *w) {
   return no_cuda();

@@ -1,12 +1,14 @@
 /* Tiles on the CUDA backend: moving a tile to a GPU and back, and the forward / backward
  * / update dispatch of a tile that lives there (include/aihw/cuda.h states the contract).
  *
- * Invariant: the host copy of the weights is always current. The only call that changes
- * weights while the tile is on a GPU is set_weights / update (host first, then copied
- * over); every other weight-changing call refuses (aihw_tile_require_host). So moving
- * back to the host never copies anything. */
+ * Weights: the device copy is always current. The host copy is current too, except after
+ * a GPU update (ConstantStep), which marks it stale; every host reader of a GPU tile's
+ * weights (get_weights, state export, the host update, to_host) calls
+ * aihw_tile_cuda_sync_host first. set_weights writes the host copy and uploads it. Every
+ * other weight-changing call refuses (aihw_tile_require_host). */
 #include "backend/tile_cuda.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "backend/cuda_api.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "physics/device_math.h"
 #include "tile/tile_internal.h"
 
 /* Prefixes the backend's message with the public function's name. */
@@ -40,6 +43,24 @@ static aihw_status check_plain_weights(const aihw_tile *tile, const char *fn) {
   return AIHW_OK;
 }
 
+/* Tiles whose pulsed update has a GPU version (cuda_update.cu, "Limits"): ConstantStep
+ * through pulse trains, without write noise, pulse counters or output scales. */
+static int gpu_update_kind(const aihw_tile *tile) {
+  const aihw_update_params *up = &tile->config.update;
+  return aihw_tile_is_pulsed(tile) && tile->devices->params.type == AIHW_DEVICE_CONSTANT_STEP &&
+         tile->devices->persistent == NULL && tile->pulse_counts == NULL &&
+         up->pulse_type != AIHW_PULSE_MEAN_COUNT &&
+         up->pulse_type != AIHW_PULSE_DETERMINISTIC_IMPLICIT;
+}
+
+aihw_status aihw_tile_cuda_sync_host(const aihw_tile *tile) {
+  if (tile == NULL || tile->cuda == NULL || !aihw_cuda_tile_host_stale(tile->cuda))
+    return AIHW_OK;
+  AIHW_TRY(aihw_cuda_tile_download_weights(tile->cuda, tile->weights));
+  aihw_cuda_tile_set_host_stale(tile->cuda, 0);
+  return AIHW_OK;
+}
+
 AIHW_API aihw_status aihw_tile_to_cuda(aihw_tile *tile, int device) {
   static const char *fn = "aihw_tile_to_cuda";
   if (tile == NULL)
@@ -57,10 +78,20 @@ AIHW_API aihw_status aihw_tile_to_cuda(aihw_tile *tile, int device) {
     return AIHW_OK;
   AIHW_TRY(check_plain_weights(tile, fn));
   const int exact = tile->config.kind == AIHW_TILE_FLOATING_POINT;
+  AIHW_TRY(aihw_tile_cuda_sync_host(tile)); /* moving between devices */
   aihw_cuda_tile *ct = NULL;
   AIHW_TRY(aihw_cuda_tile_create(device, tile->weights, tile->out_size, tile->cols,
                                  exact ? NULL : &tile->forward, exact ? NULL : &tile->backward,
                                  &ct));
+  if (gpu_update_kind(tile)) {
+    const aihw_device_state *d = tile->devices;
+    aihw_status s =
+        aihw_cuda_tile_set_devices(ct, d->max_bound, d->min_bound, d->scale_up, d->scale_down);
+    if (s != AIHW_OK) {
+      aihw_cuda_tile_destroy(ct);
+      return s;
+    }
+  }
   aihw_cuda_tile_destroy(tile->cuda);
   tile->cuda = ct;
   return AIHW_OK;
@@ -69,6 +100,7 @@ AIHW_API aihw_status aihw_tile_to_cuda(aihw_tile *tile, int device) {
 AIHW_API aihw_status aihw_tile_to_host(aihw_tile *tile) {
   if (tile == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_tile_to_host: tile is NULL");
+  AIHW_TRY(aihw_tile_cuda_sync_host(tile));
   aihw_cuda_tile_destroy(tile->cuda);
   tile->cuda = NULL;
   return AIHW_OK;
@@ -84,7 +116,9 @@ aihw_status aihw_tile_require_host(const aihw_tile *tile, const char *fn) {
 }
 
 aihw_status aihw_tile_cuda_upload_weights(aihw_tile *tile) {
-  return aihw_cuda_tile_upload_weights(tile->cuda, tile->weights);
+  AIHW_TRY(aihw_cuda_tile_upload_weights(tile->cuda, tile->weights));
+  aihw_cuda_tile_set_host_stale(tile->cuda, 0);
+  return AIHW_OK;
 }
 
 aihw_status aihw_tile_cuda_forward(aihw_tile *tile, const float *x, int64_t batch,
@@ -167,17 +201,53 @@ static aihw_status host_view(const float *p, int64_t count, const float **view, 
   return AIHW_OK;
 }
 
+/* The GPU update, for gpu_update_kind tiles whose trains fit the kernels; returns
+ * UNSUPPORTED (no message) when the call must go to the host instead. */
+static aihw_status gpu_update(aihw_tile *tile, const float *x, int64_t batch, int64_t in_size,
+                              const float *d, float lr) {
+  if (!gpu_update_kind(tile) || tile->out_scales != NULL || aihw_update_reference_path)
+    return AIHW_ERR_UNSUPPORTED;
+  const aihw_update_params *up = &tile->config.update;
+  const aihw_device_state *s = tile->devices;
+  const float g = s->granularity;
+  int bl_max = up->desired_bl; /* as update.c pulsed_update */
+  if (!up->fixed_bl && !up->update_bl_management && g * (float)up->desired_bl < lr) {
+    float need = ceilf(lr / g);
+    if (need > 128.0f)
+      return AIHW_ERR_UNSUPPORTED;
+    bl_max = need > (float)bl_max ? (int)need : bl_max;
+  }
+  if (bl_max > 128)
+    return AIHW_ERR_UNSUPPORTED;
+  if (tile->op_counter + (uint64_t)batch > AIHW_TILE_MAX_OP_COUNTER)
+    return aihw_error(AIHW_ERR_STATE, "aihw_tile_update: the tile's random stream is exhausted");
+  aihw_cuda_update_call call = {.x = x, .d = d, .batch = batch, .x_cols = in_size, .lr = lr,
+                                .granularity = g, .bl_max = bl_max, .up = *up,
+                                .rule = aihw_step_rule_make(&s->params),
+                                .seed = tile->config.seed, .tile_id = tile->config.tile_id,
+                                .op_counter = tile->op_counter};
+  aihw_status st = aihw_cuda_tile_update(tile->cuda, &call);
+  if (st != AIHW_OK)
+    return wrap_error(st, "aihw_tile_update");
+  aihw_cuda_tile_set_host_stale(tile->cuda, 1);
+  (void)aihw_tile_weights_changed(tile); /* cannot fail for ANALOG tiles */
+  tile->op_counter += (uint64_t)batch;
+  return AIHW_OK;
+}
+
 aihw_status aihw_tile_cuda_update(aihw_tile *tile, const float *x, int64_t batch,
                                   int64_t in_size, const float *d, int64_t out_size,
                                   float lr) {
+  aihw_status s = gpu_update(tile, x, batch, in_size, d, lr);
+  if (s != AIHW_ERR_UNSUPPORTED)
+    return s;
   const float *xh = x, *dh = d;
   float *x_copy = NULL, *d_copy = NULL;
-  aihw_status s = AIHW_OK;
-  if (x != NULL && d != NULL && batch > 0 && in_size > 0 && out_size > 0) {
+  s = aihw_tile_cuda_sync_host(tile);
+  if (s == AIHW_OK)
     s = host_view(x, batch * in_size, &xh, &x_copy);
-    if (s == AIHW_OK)
-      s = host_view(d, batch * out_size, &dh, &d_copy);
-  }
+  if (s == AIHW_OK)
+    s = host_view(d, batch * out_size, &dh, &d_copy);
   if (s == AIHW_OK) {
     /* The host update, with the tile seen as a host tile for the duration of the call. */
     aihw_cuda_tile *ct = tile->cuda;

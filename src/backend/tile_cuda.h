@@ -20,6 +20,10 @@ aihw_status aihw_tile_cuda_update(aihw_tile *tile, const float *x, int64_t batch
                                   int64_t in_size, const float *d, int64_t out_size,
                                   float lr);
 
+/* Makes the host copy of the weights current (after GPU updates): a no-op for host tiles
+ * and when nothing changed on the device. Logically const: the tile's value is the same. */
+aihw_status aihw_tile_cuda_sync_host(const aihw_tile *tile);
+
 /* Copies the host weights to the device copy (after set_weights). */
 aihw_status aihw_tile_cuda_upload_weights(aihw_tile *tile);
 

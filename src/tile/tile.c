@@ -249,6 +249,7 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
 AIHW_API aihw_status aihw_tile_get_weights(const aihw_tile *tile, float *w, int64_t rows,
                                            int64_t cols) {
   AIHW_TRY(check_weight_shape(tile, w, rows, cols, "aihw_tile_get_weights"));
+  AIHW_TRY(aihw_tile_cuda_sync_host(tile)); /* after GPU updates */
   memcpy(w, tile->weights, (size_t)(rows * cols) * sizeof(float));
   return AIHW_OK;
 }

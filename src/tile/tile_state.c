@@ -108,6 +108,7 @@ static aihw_status put_flag(writer *w, const char *key, int value) {
 aihw_status aihw_tile_state_export(const aihw_tile *t, aihw_st_dict *dict, const char *prefix) {
   if (t == NULL || dict == NULL || prefix == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_tile_state_export: NULL argument");
+  AIHW_TRY(aihw_tile_cuda_sync_host(t)); /* weights updated on a GPU */
   writer w = {dict, prefix, ""};
   const size_t out = (size_t)t->out_size, cols = (size_t)t->cols;
   const size_t wshape[3] = {out, cols, 2}, vshape[1] = {out}, two[1] = {2};

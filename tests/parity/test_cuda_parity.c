@@ -329,6 +329,110 @@ static void update_and_host_only_calls(void) {
   free_twins(&t);
 }
 
+/* Weights of both twins must be bit-identical. */
+static void check_same_weights(const twins *t, const char *what) {
+  const int64_t n = t->out * t->cols;
+  float *wc = malloc(sizeof(float) * (size_t)n), *wg = malloc(sizeof(float) * (size_t)n);
+  CHECK_OK(aihw_tile_get_weights(t->cpu, wc, t->out, t->cols));
+  CHECK_OK(aihw_tile_get_weights(t->gpu, wg, t->out, t->cols));
+  int64_t diff = 0, first = -1;
+  for (int64_t k = 0; k < n; ++k)
+    if (memcmp(&wc[k], &wg[k], sizeof(float)) != 0) {
+      if (first < 0)
+        first = k;
+      ++diff;
+    }
+  if (diff > 0) {
+    fprintf(stderr, "%s: %s: %lld of %lld weights differ (first [%lld]: cpu %.9g, gpu %.9g)\n",
+            test_current_, what, (long long)diff, (long long)n, (long long)first,
+            (double)wc[first], (double)wg[first]);
+    ++test_failures_;
+  }
+  free(wc);
+  free(wg);
+}
+
+/* The GPU ConstantStep update (trains, aggregation, noise) gives the CPU's weights bit
+ * for bit, from host and from device buffers, over successive calls. */
+static void constant_step_update_is_bit_identical(void) {
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  c.analog_bias = 1;
+  c.seed = 21;
+  c.device.construction_seed = 4;
+  const int64_t out = 70, in = 45, batch = 9;
+  twins t = make_twins(&c, out, in, 0.3f);
+  float *x = random_floats(batch * in, -1.0f, 1.0f), *d = random_floats(batch * out, -1, 1);
+  void *xd = NULL, *dd = NULL;
+  CHECK_OK(aihw_cuda_malloc(0, sizeof(float) * (size_t)(batch * in), &xd));
+  CHECK_OK(aihw_cuda_malloc(0, sizeof(float) * (size_t)(batch * out), &dd));
+  CHECK_OK(aihw_cuda_memcpy_h2d(xd, x, sizeof(float) * (size_t)(batch * in)));
+  CHECK_OK(aihw_cuda_memcpy_h2d(dd, d, sizeof(float) * (size_t)(batch * out)));
+  for (int rep = 0; rep < 3; ++rep) {
+    CHECK_OK(aihw_tile_update(t.cpu, x, batch, in, d, out, 0.05f));
+    if (rep == 1)
+      CHECK_OK(aihw_tile_update(t.gpu, xd, batch, in, dd, out, 0.05f));
+    else
+      CHECK_OK(aihw_tile_update(t.gpu, x, batch, in, d, out, 0.05f));
+    check_same_weights(&t, "after an update");
+  }
+  /* forward of the updated device weights (host copy never read in between) */
+  float yc[9 * 70], yg[9 * 70];
+  CHECK_OK(aihw_tile_update(t.cpu, x, batch, in, d, out, 0.05f));
+  CHECK_OK(aihw_tile_update(t.gpu, x, batch, in, d, out, 0.05f));
+  CHECK_OK(aihw_tile_set_counter(t.cpu, 1000));
+  CHECK_OK(aihw_tile_set_counter(t.gpu, 1000));
+  CHECK_OK(aihw_tile_forward(t.cpu, x, batch, in, yc, out));
+  CHECK_OK(aihw_tile_forward(t.gpu, x, batch, in, yg, out));
+  float steps[9];
+  adc_steps(t.cpu, x, batch, in, NULL, steps);
+  for (int b = 0; b < 9; ++b)
+    steps[b] *= 8.0f; /* up to 3 BM rounds */
+  check_quantised(yc, yg, batch, out, steps, "forward after GPU updates");
+  check_same_weights(&t, "after forward");
+  /* a non-finite gradient on the device: refused, nothing changed */
+  d[3 * out + 5] = INFINITY;
+  CHECK_OK(aihw_cuda_memcpy_h2d(dd, d, sizeof(float) * (size_t)(batch * out)));
+  uint64_t before, after;
+  CHECK_OK(aihw_tile_get_counter(t.gpu, &before));
+  CHECK_STATUS(aihw_tile_update(t.gpu, xd, batch, in, dd, out, 0.05f), AIHW_ERR_NOT_FINITE);
+  CHECK_ERROR_MENTIONS("d[3][5]");
+  CHECK_OK(aihw_tile_get_counter(t.gpu, &after));
+  CHECK(before == after);
+  check_same_weights(&t, "after a refused update");
+  aihw_cuda_free(xd);
+  aihw_cuda_free(dd);
+  free(x);
+  free(d);
+  free_twins(&t);
+}
+
+/* Weights at their bounds and a large learning rate: many devices cannot be aggregated
+ * and take single steps (sequential per row, noise by step position). */
+static void constant_step_single_steps_are_bit_identical(void) {
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  c.seed = 8;
+  const int64_t out = 33, in = 50, batch = 16;
+  twins t = make_twins(&c, out, in, 0.3f);
+  float *w = random_floats(out * in, -1.0f, 1.0f);
+  for (int64_t k = 0; k < out * in; ++k)
+    w[k] = w[k] > 0.0f ? 0.7f : -0.7f; /* beyond the bounds: clipped to them */
+  CHECK_OK(aihw_tile_set_weights(t.cpu, w, out, in));
+  CHECK_OK(aihw_tile_set_weights(t.gpu, w, out, in));
+  float *x = random_floats(batch * in, -1.0f, 1.0f), *d = random_floats(batch * out, -1, 1);
+  for (int rep = 0; rep < 3; ++rep) {
+    CHECK_OK(aihw_tile_update(t.cpu, x, batch, in, d, out, 0.5f));
+    CHECK_OK(aihw_tile_update(t.gpu, x, batch, in, d, out, 0.5f));
+    check_same_weights(&t, "near the bounds");
+  }
+  /* moving back to the host keeps the GPU's weights */
+  CHECK_OK(aihw_tile_to_host(t.gpu));
+  check_same_weights(&t, "after to_host");
+  free(w);
+  free(x);
+  free(d);
+  free_twins(&t);
+}
+
 /* INFERENCE tile programmed and drifted on the host, then evaluated on the GPU: drift
  * compensation and output scales are applied in the output kernel. */
 static void inference_digital_stage(void) {
@@ -397,7 +501,9 @@ int parity_main(int argc, char **argv);
 TEST_MAIN(TEST(exact_tiles_match), TEST(noise_draws_match),
           TEST(default_io_with_bound_management), TEST(noise_management_variants),
           TEST(device_buffers_match_host_buffers), TEST(update_and_host_only_calls),
-          TEST(inference_digital_stage), TEST(unsupported_periphery_is_named))
+          TEST(inference_digital_stage), TEST(unsupported_periphery_is_named),
+          TEST(constant_step_update_is_bit_identical),
+          TEST(constant_step_single_steps_are_bit_identical))
 #undef main
 
 int main(int argc, char **argv) {

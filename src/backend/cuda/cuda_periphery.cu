@@ -19,96 +19,14 @@
  * Not implemented here (reported by aihw_cuda_backend_check_periphery): POS_NEG_SEPARATE*
  * mv types, IR drop, PCM_READ weight noise, read asymmetry (w_read_asymmetry_dtod).
  */
-#include <cuda_runtime.h>
-#include <cublas_v2.h>
+#include "backend/cuda/cuda_internal.cuh"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <vector>
-
-extern "C" {
-#include "backend/cuda_api.h"
-#include "core/error.h"
-#include "core/philox.h"
-#include "physics/periphery_math.h"
-}
-
-/* ---------------------------------------------------------------------------------- */
-/* Errors */
-
-static aihw_status cuda_status(cudaError_t e, const char *what) {
-  if (e == cudaSuccess)
-    return AIHW_OK;
-  aihw_status s = e == cudaErrorMemoryAllocation ? AIHW_ERR_OUT_OF_MEMORY
-                  : (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver)
-                      ? AIHW_ERR_UNSUPPORTED
-                      : AIHW_ERR_INTERNAL;
-  return aihw_error(s, "CUDA backend: %s failed: %s", what, cudaGetErrorString(e));
-}
-
-static aihw_status cublas_status(cublasStatus_t e, const char *what) {
-  if (e == CUBLAS_STATUS_SUCCESS)
-    return AIHW_OK;
-  return aihw_error(e == CUBLAS_STATUS_ALLOC_FAILED ? AIHW_ERR_OUT_OF_MEMORY : AIHW_ERR_INTERNAL,
-                    "CUDA backend: %s failed: cuBLAS status %d", what, (int)e);
-}
-
-#define CU_TRY(expr, what) AIHW_TRY(cuda_status((expr), (what)))
-#define CUBLAS_TRY(expr, what) AIHW_TRY(cublas_status((expr), (what)))
-
-/* ---------------------------------------------------------------------------------- */
-/* Device state */
-
-namespace {
-
-/* A growable device buffer. */
-struct dbuf {
-  void *ptr = nullptr;
-  size_t bytes = 0;
-};
-
-aihw_status dbuf_reserve(dbuf *b, size_t bytes, const char *what) {
-  if (bytes <= b->bytes && b->ptr != nullptr)
-    return AIHW_OK;
-  void *p = nullptr;
-  cudaError_t e = cudaMalloc(&p, bytes > 0 ? bytes : 1);
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    return cuda_status(e, what);
-  }
-  cudaFree(b->ptr);
-  b->ptr = p;
-  b->bytes = bytes;
-  return AIHW_OK;
-}
-
-/* Systematic per-output values of one periphery on the device. */
-struct dperiph {
-  float *out_noise_sigma = nullptr, *v_offset = nullptr, *nl = nullptr;
-};
-
-/* Counters the host reads back after a round (pinned). */
-struct round_info {
-  unsigned long long bad_index; /* first non-finite input (row * x_cols + col), or ~0 */
-  int failed;                   /* samples that saturated in this round */
-  float nm_running;
-};
-
-} // namespace
-
-struct aihw_cuda_tile {
-  int device;
-  int64_t rows, cols;
-  float *w; /* [rows][cols] */
-  dperiph fwd, bwd;
-  cudaStream_t stream;
-  cublasHandle_t blas;
-  dbuf work;
-  round_info *info; /* pinned */
-  std::vector<int> host_idx, host_done;
-};
 
 extern "C" int aihw_cuda_backend_available(void) { return 1; }
 
@@ -160,7 +78,7 @@ extern "C" aihw_status aihw_cuda_backend_check_periphery(const aihw_periphery *p
   return AIHW_OK;
 }
 
-static aihw_status upload_vector(float **dst, const float *src, int64_t n, const char *what) {
+aihw_status aihw_cuda_upload_vector(float **dst, const float *src, int64_t n, const char *what) {
   *dst = nullptr;
   if (src == NULL)
     return AIHW_OK;
@@ -169,17 +87,17 @@ static aihw_status upload_vector(float **dst, const float *src, int64_t n, const
   return AIHW_OK;
 }
 
-static aihw_status dperiph_init(dperiph *d, const aihw_periphery *p) {
+static aihw_status dperiph_init(aihw_dperiph *d, const aihw_periphery *p) {
   if (p == NULL)
     return AIHW_OK;
-  AIHW_TRY(upload_vector(&d->out_noise_sigma, p->out_noise_sigma, p->out_len,
+  AIHW_TRY(aihw_cuda_upload_vector(&d->out_noise_sigma, p->out_noise_sigma, p->out_len,
                          "copy of out_noise_std values"));
-  AIHW_TRY(upload_vector(&d->v_offset, p->v_offset, p->out_len, "copy of voltage offsets"));
-  AIHW_TRY(upload_vector(&d->nl, p->nl, p->out_len, "copy of non-linearities"));
+  AIHW_TRY(aihw_cuda_upload_vector(&d->v_offset, p->v_offset, p->out_len, "copy of voltage offsets"));
+  AIHW_TRY(aihw_cuda_upload_vector(&d->nl, p->nl, p->out_len, "copy of non-linearities"));
   return AIHW_OK;
 }
 
-static void dperiph_free(dperiph *d) {
+static void dperiph_free(aihw_dperiph *d) {
   cudaFree(d->out_noise_sigma);
   cudaFree(d->v_offset);
   cudaFree(d->nl);
@@ -194,6 +112,11 @@ extern "C" void aihw_cuda_tile_destroy(aihw_cuda_tile *ct) {
   dperiph_free(&ct->fwd);
   dperiph_free(&ct->bwd);
   cudaFree(ct->work.ptr);
+  cudaFree(ct->update_work.ptr);
+  cudaFree(ct->max_bound);
+  cudaFree(ct->min_bound);
+  cudaFree(ct->scale_up);
+  cudaFree(ct->scale_down);
   if (ct->info != nullptr)
     cudaFreeHost(ct->info);
   if (ct->blas != nullptr)
@@ -212,7 +135,7 @@ static aihw_status tile_create(aihw_cuda_tile *ct, const float *w,
   CUBLAS_TRY(cublasSetStream(ct->blas, ct->stream), "cublasSetStream");
   /* Plain float32 products (no TF32): parity with the CPU to float rounding. */
   CUBLAS_TRY(cublasSetMathMode(ct->blas, CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
-  CU_TRY(cudaMallocHost((void **)&ct->info, sizeof(round_info)), "cudaMallocHost");
+  CU_TRY(cudaMallocHost((void **)&ct->info, sizeof(aihw_round_info)), "cudaMallocHost");
   CU_TRY(cudaMalloc((void **)&ct->w, (size_t)(ct->rows * ct->cols) * sizeof(float)),
          "allocation of the device weights");
   AIHW_TRY(aihw_cuda_tile_upload_weights(ct, w));
@@ -250,6 +173,14 @@ extern "C" aihw_status aihw_cuda_tile_create(int device, const float *w, int64_t
 }
 
 extern "C" int aihw_cuda_tile_device(const aihw_cuda_tile *ct) { return ct ? ct->device : -1; }
+
+extern "C" int aihw_cuda_tile_host_stale(const aihw_cuda_tile *ct) {
+  return ct != NULL && ct->host_stale;
+}
+
+extern "C" void aihw_cuda_tile_set_host_stale(aihw_cuda_tile *ct, int stale) {
+  ct->host_stale = stale;
+}
 
 extern "C" aihw_status aihw_cuda_tile_upload_weights(aihw_cuda_tile *ct, const float *w) {
   CU_TRY(cudaSetDevice(ct->device), "cudaSetDevice");
@@ -293,7 +224,7 @@ struct mv_bufs {
   float *alpha, *red, *u_sum, *u_norm;
   int *skip, *idx, *done, *rounds;
   const float *out_alpha, *out_scales; /* [y_cols] or NULL */
-  round_info *info;
+  aihw_round_info *info;
 };
 
 __device__ inline float input_at(const mv_args &a, const float *x, int b, int j) {
@@ -610,8 +541,10 @@ __global__ void epilogue_kernel(mv_args a, mv_bufs w, uint32_t round) {
       last_sat = block_reduce(last_sat, max_i(), si);
       passed = y[last_sat] < -bound; /* every thread reads the same value */
     }
-    __syncthreads(); /* y[last_sat] read before any clipping below */
   }
+  /* Every y[i] written above (by thread i / 4 of its block) is read below by thread i, and
+   * y[last_sat] is read before the clipping below. */
+  __syncthreads();
   const float alpha = w.alpha[b], red = w.red[b];
   const int nm_scaling = a.nm != AIHW_NM_NONE && alpha > 0.0f;
   float scale = 1.0f;
@@ -698,12 +631,6 @@ extern "C" int aihw_cuda_backend_is_device_pointer(const void *p) {
   return attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged;
 }
 
-static size_t align256(size_t bytes) { return (bytes + 255u) / 256u * 256u; }
-
-static unsigned blocks_for(int64_t count, int threads) {
-  return (unsigned)((count + threads - 1) / threads);
-}
-
 /* Y[active][out] = U[active][in] op(W): forward uses W^T, backward W. */
 static aihw_status device_gemm(aihw_cuda_tile *ct, int transposed, const float *u, int active,
                                float *y) {
@@ -717,15 +644,6 @@ static aihw_status device_gemm(aihw_cuda_tile *ct, int transposed, const float *
     CUBLAS_TRY(cublasSgemm(ct->blas, CUBLAS_OP_N, CUBLAS_OP_N, cols, active, rows, &one, ct->w,
                            cols, u, rows, &zero, y, cols),
                "cublasSgemm (backward)");
-  return AIHW_OK;
-}
-
-/* Copies the device counters to the pinned host copy and waits for the stream. */
-static aihw_status read_info(aihw_cuda_tile *ct, const round_info *dinfo) {
-  CU_TRY(cudaMemcpyAsync(ct->info, dinfo, sizeof(round_info), cudaMemcpyDeviceToHost,
-                         ct->stream),
-         "counters to the host");
-  CU_TRY(cudaStreamSynchronize(ct->stream), "analog pass");
   return AIHW_OK;
 }
 
@@ -744,7 +662,7 @@ static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
   size_t off = 0;
   auto take = [&off](size_t bytes) {
     size_t at = off;
-    off += align256(bytes);
+    off += aihw_align256(bytes);
     return at;
   };
   const size_t o_x = (!x_dev || has_in_scales) ? take((size_t)(batch * x_cols) * 4) : 0;
@@ -756,9 +674,9 @@ static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
   const size_t o_skip = take((size_t)batch * 4), o_idx = take((size_t)batch * 4);
   const size_t o_done = take((size_t)batch * 4), o_rounds = take((size_t)batch * 4);
   const size_t o_dig = take((size_t)(x_cols + 2 * y_cols) * 4);
-  const size_t o_info = take(sizeof(round_info));
+  const size_t o_info = take(sizeof(aihw_round_info));
   CU_TRY(cudaSetDevice(ct->device), "cudaSetDevice");
-  AIHW_TRY(dbuf_reserve(&ct->work, off, "CUDA workspace"));
+  AIHW_TRY(aihw_dbuf_reserve(&ct->work, off, "CUDA workspace"));
   char *base = (char *)ct->work.ptr;
   cudaStream_t st = ct->stream;
 
@@ -787,7 +705,7 @@ static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
   }
   if (has_in_scales) {
     float *xs = (float *)(base + o_x);
-    scale_input_kernel<<<blocks_for(batch * x_cols, 256), 256, 0, st>>>(x, dig_in, xs,
+    scale_input_kernel<<<aihw_blocks_for(batch * x_cols, 256), 256, 0, st>>>(x, dig_in, xs,
                                                                         (int)batch,
                                                                         (int)x_cols);
     x = xs;
@@ -821,33 +739,33 @@ static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
   w.out_alpha = has_out_alpha ? dig_alpha : nullptr;
   w.out_scales = has_out_scales ? dig_scales : nullptr;
   /* Counters: written by the kernels in device memory, read through the pinned copy. */
-  w.info = (round_info *)(base + o_info);
+  w.info = (aihw_round_info *)(base + o_info);
   ct->info->bad_index = ~0ull;
   ct->info->failed = 0;
   ct->info->nm_running = p != NULL ? p->nm_running : -1.0f;
-  CU_TRY(cudaMemcpyAsync(w.info, ct->info, sizeof(round_info), cudaMemcpyHostToDevice, st),
+  CU_TRY(cudaMemcpyAsync(w.info, ct->info, sizeof(aihw_round_info), cudaMemcpyHostToDevice, st),
          "counters to the device");
 
   if (perfect) {
     /* Exact product: finiteness is checked by row_stats with NM NONE. */
     a.nm = AIHW_NM_NONE;
     row_stats_kernel<<<(unsigned)batch, 256, 0, st>>>(a, w);
-    AIHW_TRY(read_info(ct, w.info));
+    AIHW_TRY(aihw_read_info(ct, w.info));
     if (ct->info->bad_index != ~0ull)
       goto not_finite;
     const float *u = x;
     if (x_cols != n) {
-      exact_input_kernel<<<blocks_for(batch * n, 256), 256, 0, st>>>(a, w, (int)batch);
+      exact_input_kernel<<<aihw_blocks_for(batch * n, 256), 256, 0, st>>>(a, w, (int)batch);
       u = w.u;
     }
     AIHW_TRY(device_gemm(ct, transposed, u, (int)batch, w.y));
-    exact_output_kernel<<<blocks_for(batch * y_cols, 256), 256, 0, st>>>(a, w, (int)batch);
+    exact_output_kernel<<<aihw_blocks_for(batch * y_cols, 256), 256, 0, st>>>(a, w, (int)batch);
     if (c->rounds != NULL)
       for (int64_t b = 0; b < batch; ++b)
         c->rounds[b] = 1;
   } else {
     const aihw_io_params *io = &p->io;
-    const dperiph *dp = transposed ? &ct->bwd : &ct->fwd;
+    const aihw_dperiph *dp = transposed ? &ct->bwd : &ct->fwd;
     a.io = *io;
     a.nm = (int)io->noise_management;
     a.bm = (int)p->bm;
@@ -867,27 +785,27 @@ static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
     row_stats_kernel<<<(unsigned)batch, 256, 0, st>>>(a, w);
     if (a.nm == AIHW_NM_AVERAGE_ABS_MAX) {
       /* The check comes first: the running value must not change on a failed call. */
-      AIHW_TRY(read_info(ct, w.info));
+      AIHW_TRY(aihw_read_info(ct, w.info));
       if (ct->info->bad_index != ~0ull)
         goto not_finite;
       running_average_kernel<<<1, 1, 0, st>>>(a, w, (int)batch, p->nm_running);
     }
-    skip_kernel<<<blocks_for(batch, 256), 256, 0, st>>>(a, w, (int)batch);
+    skip_kernel<<<aihw_blocks_for(batch, 256), 256, 0, st>>>(a, w, (int)batch);
 
     int64_t active = batch;
     ct->host_idx.resize((size_t)batch);
     ct->host_done.resize((size_t)batch);
     for (uint32_t round = 0; active > 0; ++round) {
       if (round > 0)
-        next_round_kernel<<<blocks_for(active, 128), 128, 0, st>>>(a, w, (int)active, round);
-      dim3 grid(blocks_for((n + 3) / 4, 128), (unsigned)active);
+        next_round_kernel<<<aihw_blocks_for(active, 128), 128, 0, st>>>(a, w, (int)active, round);
+      dim3 grid(aihw_blocks_for((n + 3) / 4, 128), (unsigned)active);
       prepare_kernel<<<grid, 128, 0, st>>>(a, w, round);
       if (need_sum || need_norm)
-        input_sums_kernel<<<blocks_for(active, 128), 128, 0, st>>>(a, w, (int)active,
+        input_sums_kernel<<<aihw_blocks_for(active, 128), 128, 0, st>>>(a, w, (int)active,
                                                                     need_sum, need_norm);
       AIHW_TRY(device_gemm(ct, transposed, w.u, (int)active, w.y));
       epilogue_kernel<<<(unsigned)active, 256, 0, st>>>(a, w, round);
-      AIHW_TRY(read_info(ct, w.info));
+      AIHW_TRY(aihw_read_info(ct, w.info));
       if (round == 0 && ct->info->bad_index != ~0ull)
         goto not_finite;
       if (ct->info->failed == 0)
@@ -909,7 +827,7 @@ static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
                              cudaMemcpyHostToDevice, st),
              "round indices to the device");
       ct->info->failed = 0;
-      CU_TRY(cudaMemcpyAsync(w.info, ct->info, sizeof(round_info), cudaMemcpyHostToDevice, st),
+      CU_TRY(cudaMemcpyAsync(w.info, ct->info, sizeof(aihw_round_info), cudaMemcpyHostToDevice, st),
              "counters to the device");
     }
     if (a.nm == AIHW_NM_AVERAGE_ABS_MAX)
@@ -977,11 +895,8 @@ extern "C" aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t 
   CU_TRY(cudaSetDevice(device), "cudaSetDevice");
   float *w = nullptr, *x = nullptr, *y = nullptr;
   cublasHandle_t h = nullptr;
-  cudaEvent_t e0, e1;
   std::vector<double> times;
   aihw_status s = AIHW_OK;
-  CU_TRY(cudaEventCreate(&e0), "cudaEventCreate");
-  CU_TRY(cudaEventCreate(&e1), "cudaEventCreate");
   if ((s = cuda_status(cudaMalloc(&w, (size_t)(n_out * n_in) * 4), "cudaMalloc")) != AIHW_OK ||
       (s = cuda_status(cudaMalloc(&x, (size_t)(batch * n_in) * 4), "cudaMalloc")) != AIHW_OK ||
       (s = cuda_status(cudaMalloc(&y, (size_t)(batch * n_out) * 4), "cudaMalloc")) != AIHW_OK ||
@@ -989,20 +904,18 @@ extern "C" aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t 
     goto done;
   cudaMemset(w, 0, (size_t)(n_out * n_in) * 4);
   cudaMemset(x, 0, (size_t)(batch * n_in) * 4);
-  for (int r = -1; r < repeats; ++r) {
+  for (int r = -2; r < repeats; ++r) {
     const float one = 1.0f, zero = 0.0f;
-    cudaEventRecord(e0, 0);
+    const auto t0 = std::chrono::steady_clock::now();
     cublasStatus_t bs = cublasSgemm(h, CUBLAS_OP_T, CUBLAS_OP_N, (int)n_out, (int)batch,
                                     (int)n_in, &one, w, (int)n_in, x, (int)n_in, &zero, y,
                                     (int)n_out);
-    cudaEventRecord(e1, 0);
+    cudaDeviceSynchronize();
+    const auto t1 = std::chrono::steady_clock::now();
     if ((s = cublas_status(bs, "cublasSgemm")) != AIHW_OK)
       goto done;
-    cudaEventSynchronize(e1);
-    float ms = 0.0f;
-    cudaEventElapsedTime(&ms, e0, e1);
     if (r >= 0)
-      times.push_back(1e-3 * ms);
+      times.push_back(std::chrono::duration<double>(t1 - t0).count());
   }
   *median_s = median_of(times);
 done:
@@ -1011,8 +924,6 @@ done:
   cudaFree(w);
   cudaFree(x);
   cudaFree(y);
-  cudaEventDestroy(e0);
-  cudaEventDestroy(e1);
   return s;
 }
 
@@ -1020,31 +931,24 @@ extern "C" aihw_status aihw_cuda_bench_copy(int device, int64_t bytes, int repea
                                             double *median_s) {
   CU_TRY(cudaSetDevice(device), "cudaSetDevice");
   void *a = nullptr, *b = nullptr;
-  cudaEvent_t e0, e1;
   std::vector<double> times;
   aihw_status s = AIHW_OK;
-  CU_TRY(cudaEventCreate(&e0), "cudaEventCreate");
-  CU_TRY(cudaEventCreate(&e1), "cudaEventCreate");
   if ((s = cuda_status(cudaMalloc(&a, (size_t)bytes), "cudaMalloc")) != AIHW_OK ||
       (s = cuda_status(cudaMalloc(&b, (size_t)bytes), "cudaMalloc")) != AIHW_OK)
     goto done;
   cudaMemset(a, 0, (size_t)bytes);
-  for (int r = -1; r < repeats; ++r) {
-    cudaEventRecord(e0, 0);
+  for (int r = -2; r < repeats; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
     cudaMemcpyAsync(b, a, (size_t)bytes, cudaMemcpyDeviceToDevice, 0);
-    cudaEventRecord(e1, 0);
-    cudaEventSynchronize(e1);
-    float ms = 0.0f;
-    cudaEventElapsedTime(&ms, e0, e1);
+    cudaDeviceSynchronize();
+    const auto t1 = std::chrono::steady_clock::now();
     if (r >= 0)
-      times.push_back(1e-3 * ms);
+      times.push_back(std::chrono::duration<double>(t1 - t0).count());
   }
   *median_s = median_of(times);
   s = cuda_status(cudaGetLastError(), "device copy");
 done:
   cudaFree(a);
   cudaFree(b);
-  cudaEventDestroy(e0);
-  cudaEventDestroy(e1);
   return s;
 }
