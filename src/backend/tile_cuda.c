@@ -26,6 +26,8 @@ static aihw_status wrap_error(aihw_status status, const char *fn) {
   return aihw_error(status, "%s: %s", fn, message);
 }
 
+long aihw_cuda_gpu_update_count = 0;
+
 AIHW_API int aihw_cuda_device_count(void) { return aihw_cuda_backend_device_count(); }
 
 AIHW_API int aihw_tile_device(const aihw_tile *tile) {
@@ -232,6 +234,7 @@ static aihw_status gpu_update(aihw_tile *tile, const float *x, int64_t batch, in
   aihw_cuda_tile_set_host_stale(tile->cuda, 1);
   (void)aihw_tile_weights_changed(tile); /* cannot fail for ANALOG tiles */
   tile->op_counter += (uint64_t)batch;
+  ++aihw_cuda_gpu_update_count;
   return AIHW_OK;
 }
 

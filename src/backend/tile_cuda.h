@@ -24,6 +24,10 @@ aihw_status aihw_tile_cuda_update(aihw_tile *tile, const float *x, int64_t batch
  * and when nothing changed on the device. Logically const: the tile's value is the same. */
 aihw_status aihw_tile_cuda_sync_host(const aihw_tile *tile);
 
+/* Number of updates that ran on a GPU (not the host fallback) since the program started;
+ * for tests and diagnostics. Not thread-safe. */
+extern long aihw_cuda_gpu_update_count;
+
 /* Copies the host weights to the device copy (after set_weights). */
 aihw_status aihw_tile_cuda_upload_weights(aihw_tile *tile);
 

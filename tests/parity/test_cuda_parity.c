@@ -17,6 +17,7 @@
 
 #include "aihw/aihw.h"
 #include "backend/cuda_api.h"
+#include "backend/tile_cuda.h"
 #include "test_util.h"
 #include "tile/tile_internal.h"
 
@@ -367,6 +368,7 @@ static void constant_step_update_is_bit_identical(void) {
   CHECK_OK(aihw_cuda_malloc(0, sizeof(float) * (size_t)(batch * out), &dd));
   CHECK_OK(aihw_cuda_memcpy_h2d(xd, x, sizeof(float) * (size_t)(batch * in)));
   CHECK_OK(aihw_cuda_memcpy_h2d(dd, d, sizeof(float) * (size_t)(batch * out)));
+  const long gpu_updates = aihw_cuda_gpu_update_count;
   for (int rep = 0; rep < 3; ++rep) {
     CHECK_OK(aihw_tile_update(t.cpu, x, batch, in, d, out, 0.05f));
     if (rep == 1)
@@ -375,6 +377,7 @@ static void constant_step_update_is_bit_identical(void) {
       CHECK_OK(aihw_tile_update(t.gpu, x, batch, in, d, out, 0.05f));
     check_same_weights(&t, "after an update");
   }
+  CHECK(aihw_cuda_gpu_update_count == gpu_updates + 3); /* the GPU path, not the host's */
   /* forward of the updated device weights (host copy never read in between) */
   float yc[9 * 70], yg[9 * 70];
   CHECK_OK(aihw_tile_update(t.cpu, x, batch, in, d, out, 0.05f));
@@ -419,11 +422,13 @@ static void constant_step_single_steps_are_bit_identical(void) {
   CHECK_OK(aihw_tile_set_weights(t.cpu, w, out, in));
   CHECK_OK(aihw_tile_set_weights(t.gpu, w, out, in));
   float *x = random_floats(batch * in, -1.0f, 1.0f), *d = random_floats(batch * out, -1, 1);
+  const long gpu_updates = aihw_cuda_gpu_update_count;
   for (int rep = 0; rep < 3; ++rep) {
     CHECK_OK(aihw_tile_update(t.cpu, x, batch, in, d, out, 0.5f));
     CHECK_OK(aihw_tile_update(t.gpu, x, batch, in, d, out, 0.5f));
     check_same_weights(&t, "near the bounds");
   }
+  CHECK(aihw_cuda_gpu_update_count == gpu_updates + 3);
   /* moving back to the host keeps the GPU's weights */
   CHECK_OK(aihw_tile_to_host(t.gpu));
   check_same_weights(&t, "after to_host");
