@@ -112,9 +112,12 @@ AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
 }
 
 AIHW_API aihw_status aihw_tile_post_update_step(aihw_tile *tile) {
-  AIHW_TRY(need_tile(tile, "aihw_tile_post_update_step"));
+  if (tile == NULL)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_tile_post_update_step: tile is NULL");
   const aihw_device_params *p =
       tile->devices != NULL ? &tile->devices->params : &tile->config.device;
+  if (p->lifetime > 0.0f || p->diffusion > 0.0f || tile->config.kind == AIHW_TILE_INFERENCE)
+    AIHW_TRY(aihw_tile_require_host(tile, "aihw_tile_post_update_step")); /* a no-op passes */
   if (p->lifetime > 0.0f)
     AIHW_TRY(aihw_tile_decay_weights(tile, 1.0f));
   if (p->diffusion > 0.0f)

@@ -313,65 +313,98 @@ __device__ int block_exclusive_scan(int v, int *shared, int *total) {
   return warp_offset + x - v;
 }
 
-/* update.c row_single_steps with the flagged columns of row i: one block per row, each
- * thread a contiguous chunk of columns. Samples run in order; within a sample a block
- * scan of the chunks' step counts gives every device the position of its first step
- * among the row's steps (columns in order), hence its normals. */
+/* The steps of one flagged device (i, j) of sample b, its first normal at element e of
+ * the row's stream s; returns the number of steps. */
+__device__ inline int single_device_steps(const upd_args &a, const upd_bufs &u, int b, int i,
+                                          int j, int c, uint32_t e, const aihw_rng_stream *s,
+                                          int noisy) {
+  const int up = c < 0;
+  const int n = c < 0 ? -c : c;
+  const int64_t k = (int64_t)i * a.cols + j;
+  aihw_step_device dev;
+  dev.max_bound = u.max_bound[k];
+  dev.min_bound = u.min_bound[k];
+  dev.scale_up = u.scale_up[k];
+  dev.scale_down = u.scale_down[k];
+  dev.extra[0] = dev.extra[1] = dev.extra[2] = 0.0f;
+  float w = u.w[k];
+  uint32_t cached = 0xffffffffu;
+  float xi4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int t = 0; t < n; ++t, ++e) {
+    float xi = 0.0f;
+    if (noisy) {
+      if (e / 4 != cached) {
+        cached = e / 4;
+        aihw_rng_normal4(s, (uint32_t)i, cached, xi4);
+      }
+      xi = xi4[e % 4];
+    }
+    w = aihw_constant_step(&a.rule, &dev, w, up, xi);
+  }
+  u.w[k] = w;
+  return n;
+}
+
+/* Flagged columns of a row kept in shared memory (48 KB limit of static shared memory). */
+constexpr int kMaxListed = 8192;
+
+/* update.c row_single_steps with the flagged columns of row i, one block per row. The
+ * flagged columns are first listed in order (block scan of the flags); then per sample,
+ * in order, each thread takes a contiguous piece of the list, and a block scan of the
+ * pieces' step counts gives every device the position of its first step among the row's
+ * steps (columns in order), which addresses its normals. A row with more flagged columns
+ * than the list holds walks all columns instead (same result, slower). */
 __global__ void single_rows_kernel(upd_args a, upd_bufs u) {
   __shared__ int shared[kSingleThreads / 32];
+  __shared__ int listed[kMaxListed];
   const int i = blockIdx.x;
   if (!u.row_single[i])
     return;
   const unsigned char *active = u.single + (int64_t)i * a.cols;
   const int noisy = a.rule.dw_min_std > 0.0f;
-  const int chunk = (a.cols + kSingleThreads - 1) / kSingleThreads;
-  const int j_begin = threadIdx.x * chunk;
-  const int j_end = j_begin + chunk < a.cols ? j_begin + chunk : a.cols;
+  /* list the flagged columns */
+  const int col_chunk = (a.cols + kSingleThreads - 1) / kSingleThreads;
+  const int c_begin = threadIdx.x * col_chunk;
+  const int c_end = c_begin + col_chunk < a.cols ? c_begin + col_chunk : a.cols;
+  int mine = 0;
+  for (int j = c_begin; j < c_end; ++j)
+    mine += active[j] != 0;
+  int n_listed = 0;
+  int at = block_exclusive_scan(mine, shared, &n_listed);
+  const int use_list = n_listed <= kMaxListed;
+  if (use_list)
+    for (int j = c_begin; j < c_end; ++j)
+      if (active[j])
+        listed[at++] = j;
+  __syncthreads();
+  const int n_items = use_list ? n_listed : a.cols;
+  const int chunk = (n_items + kSingleThreads - 1) / kSingleThreads;
+  const int e_begin = threadIdx.x * chunk;
+  const int e_end = e_begin + chunk < n_items ? e_begin + chunk : n_items;
   for (int b = 0; b < a.batch; ++b) {
     if (u.plans[b].bl == 0 || u.d_sign[(int64_t)b * a.rows + i] == 0)
       continue; /* block-uniform */
-    int mine = 0;
-    for (int j = j_begin; j < j_end; ++j)
-      if (active[j]) {
+    int steps = 0;
+    for (int q = e_begin; q < e_end; ++q) {
+      const int j = use_list ? listed[q] : q;
+      if (use_list || active[j]) {
         const int c = coincidences(a, u, b, i, j);
-        mine += c < 0 ? -c : c;
+        steps += c < 0 ? -c : c;
       }
+    }
     int total = 0;
-    uint32_t e = (uint32_t)block_exclusive_scan(mine, shared, &total);
-    if (mine == 0)
+    uint32_t e = (uint32_t)block_exclusive_scan(steps, shared, &total);
+    if (steps == 0)
       continue;
     aihw_rng_stream s = aihw_rng_stream_make(a.seed, a.tile_id, a.op0 + (uint64_t)b,
                                              AIHW_RNG_STEP_NOISE, 0u);
-    uint32_t cached = 0xffffffffu;
-    float xi4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int j = j_begin; j < j_end; ++j) {
-      if (!active[j])
+    for (int q = e_begin; q < e_end; ++q) {
+      const int j = use_list ? listed[q] : q;
+      if (!use_list && !active[j])
         continue;
       const int c = coincidences(a, u, b, i, j);
-      if (c == 0)
-        continue;
-      const int up = c < 0;
-      const int n = c < 0 ? -c : c;
-      const int64_t k = (int64_t)i * a.cols + j;
-      aihw_step_device dev;
-      dev.max_bound = u.max_bound[k];
-      dev.min_bound = u.min_bound[k];
-      dev.scale_up = u.scale_up[k];
-      dev.scale_down = u.scale_down[k];
-      dev.extra[0] = dev.extra[1] = dev.extra[2] = 0.0f;
-      float w = u.w[k];
-      for (int t = 0; t < n; ++t, ++e) {
-        float xi = 0.0f;
-        if (noisy) {
-          if (e / 4 != cached) {
-            cached = e / 4;
-            aihw_rng_normal4(&s, (uint32_t)i, cached, xi4);
-          }
-          xi = xi4[e % 4];
-        }
-        w = aihw_constant_step(&a.rule, &dev, w, up, xi);
-      }
-      u.w[k] = w;
+      if (c != 0)
+        e += (uint32_t)single_device_steps(a, u, b, i, j, c, e, &s, noisy);
     }
   }
 }
