@@ -12,7 +12,7 @@
  *    reach the batch is applied at once with the normals (op, STEP_NOISE, round 1, row i,
  *    elements 2j and 2j + 1), otherwise the device is flagged for single steps.
  * 4. single_rows_kernel: each row with flagged devices runs row_single_steps' loop in one
- *    block: samples in order; a block scan of the step counts gives every flagged device
+ *    warp: samples in order; a warp scan of the step counts gives every flagged device
  *    its steps' positions among the row's steps (columns in order), which address their
  *    normals (op + b, STEP_NOISE, round 0, row i, element = position).
  * Every draw and every float operation is the CPU's, in the CPU's order, so the weights
@@ -24,6 +24,8 @@
  */
 #include "backend/cuda/cuda_internal.cuh"
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 extern "C" {
@@ -225,10 +227,9 @@ __global__ void aggregate_kernel(upd_args a, upd_bufs u) {
       xw[w] = w < a.words ? xb[w] : 0u;
 #pragma unroll
     for (int r = 0; r < kRowsPerThread; ++r) {
+      /* no break: a constant trip count keeps the per-row arrays in registers */
       const int i = i0 + r;
-      if (i >= a.rows)
-        break;
-      const int ds = u.d_sign[(int64_t)b * a.rows + i];
+      const int ds = i < a.rows ? u.d_sign[(int64_t)b * a.rows + i] : 0;
       if (ds == 0)
         continue;
       const uint32_t *db = u.d_bits + ((int64_t)b * a.rows + i) * a.words;
@@ -255,7 +256,7 @@ __global__ void aggregate_kernel(upd_args a, upd_bufs u) {
   for (int r = 0; r < kRowsPerThread; ++r) {
     const int i = i0 + r;
     if (i >= a.rows)
-      break;
+      continue;
     const int64_t k = (int64_t)i * a.cols + j;
     unsigned char single = 0;
     if (total[r] != 0) {
@@ -285,32 +286,6 @@ __global__ void aggregate_kernel(upd_args a, upd_bufs u) {
     }
     u.single[k] = single;
   }
-}
-
-/* Exclusive prefix sum of v over the block (blockDim.x = kSingleThreads); *total gets the
- * sum of all. */
-constexpr int kSingleThreads = 256;
-
-__device__ int block_exclusive_scan(int v, int *shared, int *total) {
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  int x = v;
-  for (int o = 1; o < 32; o <<= 1) {
-    int y = __shfl_up_sync(0xffffffffu, x, o);
-    if (lane >= o)
-      x += y;
-  }
-  if (lane == 31)
-    shared[warp] = x;
-  __syncthreads();
-  int warp_offset = 0, sum = 0;
-  for (int k = 0; k < kSingleThreads / 32; ++k) {
-    if (k < warp)
-      warp_offset += shared[k];
-    sum += shared[k];
-  }
-  __syncthreads();
-  *total = sum;
-  return warp_offset + x - v;
 }
 
 /* The steps of one flagged device (i, j) of sample b, its first normal at element e of
@@ -345,45 +320,60 @@ __device__ inline int single_device_steps(const upd_args &a, const upd_bufs &u, 
   return n;
 }
 
-/* Flagged columns of a row kept in shared memory (48 KB limit of static shared memory). */
-constexpr int kMaxListed = 8192;
+/* Exclusive prefix sum over the warp; *total gets the warp's sum. */
+__device__ inline int warp_exclusive_scan(int v, int *total) {
+  const int lane = threadIdx.x & 31;
+  int x = v;
+  for (int o = 1; o < 32; o <<= 1) {
+    int y = __shfl_up_sync(0xffffffffu, x, o);
+    if (lane >= o)
+      x += y;
+  }
+  *total = __shfl_sync(0xffffffffu, x, 31);
+  return x - v;
+}
 
-/* update.c row_single_steps with the flagged columns of row i, one block per row. The
- * flagged columns are first listed in order (block scan of the flags); then per sample,
- * in order, each thread takes a contiguous piece of the list, and a block scan of the
+/* Rows per block of single_rows_kernel (one warp each) and flagged columns listed per row
+ * in shared memory. */
+constexpr int kSingleWarps = 8;
+constexpr int kMaxListed = 1024;
+
+/* update.c row_single_steps with the flagged columns of row i, one warp per row. The
+ * flagged columns are first listed in order (warp scan of the flags); then per sample,
+ * in order, each lane takes a contiguous piece of the list, and a warp scan of the
  * pieces' step counts gives every device the position of its first step among the row's
  * steps (columns in order), which addresses its normals. A row with more flagged columns
  * than the list holds walks all columns instead (same result, slower). */
 __global__ void single_rows_kernel(upd_args a, upd_bufs u) {
-  __shared__ int shared[kSingleThreads / 32];
-  __shared__ int listed[kMaxListed];
-  const int i = blockIdx.x;
-  if (!u.row_single[i])
-    return;
+  __shared__ int listed_all[kSingleWarps][kMaxListed];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int i = blockIdx.x * kSingleWarps + warp;
+  if (i >= a.rows || !u.row_single[i])
+    return; /* warp-uniform */
+  int *listed = listed_all[warp];
   const unsigned char *active = u.single + (int64_t)i * a.cols;
   const int noisy = a.rule.dw_min_std > 0.0f;
-  /* list the flagged columns */
-  const int col_chunk = (a.cols + kSingleThreads - 1) / kSingleThreads;
-  const int c_begin = threadIdx.x * col_chunk;
+  const int col_chunk = (a.cols + 31) / 32;
+  const int c_begin = lane * col_chunk;
   const int c_end = c_begin + col_chunk < a.cols ? c_begin + col_chunk : a.cols;
   int mine = 0;
   for (int j = c_begin; j < c_end; ++j)
     mine += active[j] != 0;
   int n_listed = 0;
-  int at = block_exclusive_scan(mine, shared, &n_listed);
+  int at = warp_exclusive_scan(mine, &n_listed);
   const int use_list = n_listed <= kMaxListed;
   if (use_list)
     for (int j = c_begin; j < c_end; ++j)
       if (active[j])
         listed[at++] = j;
-  __syncthreads();
+  __syncwarp();
   const int n_items = use_list ? n_listed : a.cols;
-  const int chunk = (n_items + kSingleThreads - 1) / kSingleThreads;
-  const int e_begin = threadIdx.x * chunk;
+  const int chunk = (n_items + 31) / 32;
+  const int e_begin = lane * chunk;
   const int e_end = e_begin + chunk < n_items ? e_begin + chunk : n_items;
   for (int b = 0; b < a.batch; ++b) {
     if (u.plans[b].bl == 0 || u.d_sign[(int64_t)b * a.rows + i] == 0)
-      continue; /* block-uniform */
+      continue; /* warp-uniform */
     int steps = 0;
     for (int q = e_begin; q < e_end; ++q) {
       const int j = use_list ? listed[q] : q;
@@ -393,7 +383,7 @@ __global__ void single_rows_kernel(upd_args a, upd_bufs u) {
       }
     }
     int total = 0;
-    uint32_t e = (uint32_t)block_exclusive_scan(steps, shared, &total);
+    uint32_t e = (uint32_t)warp_exclusive_scan(steps, &total);
     if (steps == 0)
       continue;
     aihw_rng_stream s = aihw_rng_stream_make(a.seed, a.tile_id, a.op0 + (uint64_t)b,
@@ -519,13 +509,44 @@ extern "C" aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct,
                       is_d ? "d" : "x", e / len, e % len, (double)v,
                       is_d ? "gradients" : "inputs");
   }
+  /* AIHW_CUDA_TIMING=1: the time of each kernel on stderr (diagnostics). */
+  static const int timing = getenv("AIHW_CUDA_TIMING") != NULL;
+  cudaEvent_t ev[4];
+  if (timing)
+    for (int q = 0; q < 4; ++q) {
+      cudaEventCreate(&ev[q]);
+    }
+  if (timing)
+    cudaEventRecord(ev[0], st);
   const int64_t longest = rows > cols ? rows : cols;
   dim3 tgrid(aihw_blocks_for((longest + 3) / 4, 128), (unsigned)batch, 2);
   trains_kernel<<<tgrid, 128, 0, st>>>(a, u);
+  if (timing)
+    cudaEventRecord(ev[1], st);
   dim3 agrid(aihw_blocks_for(cols, 128), aihw_blocks_for(rows, kRowsPerThread));
   aggregate_kernel<<<agrid, 128, 0, st>>>(a, u);
-  single_rows_kernel<<<(unsigned)rows, kSingleThreads, 0, st>>>(a, u);
+  if (timing)
+    cudaEventRecord(ev[2], st);
+  single_rows_kernel<<<aihw_blocks_for(rows, kSingleWarps), 32 * kSingleWarps, 0, st>>>(a, u);
+  if (timing)
+    cudaEventRecord(ev[3], st);
   CU_TRY(cudaStreamSynchronize(st), "pulsed update");
+  if (timing) {
+    float ms[3];
+    for (int q = 0; q < 3; ++q)
+      cudaEventElapsedTime(&ms[q], ev[q], ev[q + 1]);
+    std::vector<int> flagged((size_t)rows);
+    cudaMemcpy(flagged.data(), u.row_single, (size_t)rows * 4, cudaMemcpyDeviceToHost);
+    long n_flagged = 0;
+    for (int v : flagged)
+      n_flagged += v != 0;
+    fprintf(stderr, "cuda update %lldx%lld b%lld: trains %.3f ms, aggregate %.3f ms, single "
+            "steps %.3f ms (%ld rows with flagged devices)\n",
+            (long long)rows, (long long)cols, (long long)batch, (double)ms[0], (double)ms[1],
+            (double)ms[2], n_flagged);
+    for (int q = 0; q < 4; ++q)
+      cudaEventDestroy(ev[q]);
+  }
   CU_TRY(cudaGetLastError(), "update kernels");
   return AIHW_OK;
 }
