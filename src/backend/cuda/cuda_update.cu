@@ -214,6 +214,7 @@ __global__ void aggregate_kernel(upd_args a, upd_bufs u) {
     su[r] = i < a.rows ? u.scale_up[k] : 0.0f;
     sd[r] = i < a.rows ? u.scale_down[k] : 0.0f;
   }
+  const int vector_d = a.words == 1 && a.rows % kRowsPerThread == 0;
   for (int b = 0; b < a.batch; ++b) {
     if (u.plans[b].bl == 0)
       continue;
@@ -225,19 +226,45 @@ __global__ void aggregate_kernel(upd_args a, upd_bufs u) {
 #pragma unroll
     for (int w = 0; w < kMaxWords; ++w)
       xw[w] = w < a.words ? xb[w] : 0u;
+    /* The d trains and signs of the thread's 8 rows for this sample: with one word per
+     * train and rows a multiple of 8 they are 32 + 8 aligned bytes, read as vectors. */
+    uint32_t dw[kRowsPerThread];
+    int dsg[kRowsPerThread];
+    if (vector_d) {
+      const uint4 *dv = (const uint4 *)(u.d_bits + (int64_t)b * a.rows + i0);
+      const uint4 d0 = dv[0], d1 = dv[1];
+      const uint2 sg = *(const uint2 *)(u.d_sign + (int64_t)b * a.rows + i0);
+      dw[0] = d0.x, dw[1] = d0.y, dw[2] = d0.z, dw[3] = d0.w;
+      dw[4] = d1.x, dw[5] = d1.y, dw[6] = d1.z, dw[7] = d1.w;
+#pragma unroll
+      for (int r = 0; r < kRowsPerThread; ++r)
+        dsg[r] = (int)(signed char)(((r < 4 ? sg.x : sg.y) >> (8 * (r & 3))) & 0xffu);
+    } else {
+#pragma unroll
+      for (int r = 0; r < kRowsPerThread; ++r) {
+        const int i = i0 + r;
+        dsg[r] = i < a.rows ? u.d_sign[(int64_t)b * a.rows + i] : 0;
+        dw[r] = 0u;
+      }
+    }
 #pragma unroll
     for (int r = 0; r < kRowsPerThread; ++r) {
       /* no break: a constant trip count keeps the per-row arrays in registers */
       const int i = i0 + r;
-      const int ds = i < a.rows ? u.d_sign[(int64_t)b * a.rows + i] : 0;
+      const int ds = dsg[r];
       if (ds == 0)
         continue;
-      const uint32_t *db = u.d_bits + ((int64_t)b * a.rows + i) * a.words;
-      int n = 0;
+      int n;
+      if (vector_d) {
+        n = __popc(xw[0] & dw[r]);
+      } else {
+        const uint32_t *db = u.d_bits + ((int64_t)b * a.rows + i) * a.words;
+        n = 0;
 #pragma unroll
-      for (int w = 0; w < kMaxWords; ++w)
-        if (w < a.words)
-          n += __popc(xw[w] & db[w]);
+        for (int w = 0; w < kMaxWords; ++w)
+          if (w < a.words)
+            n += __popc(xw[w] & db[w]);
+      }
       const int c = n * xs * ds;
       if (c == 0)
         continue;
