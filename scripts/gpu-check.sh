@@ -86,12 +86,18 @@ echo "gpu-check: aihw bench forward --device cuda"
 echo "gpu-check: aihw bench update --device cuda"
 "$bin/aihw" bench update --device cuda --json $quick >"$out/bench_update.jsonl" 2>&1 || status=1
 
+# The commit, when the repository is a git checkout of its own (not a copy inside another).
+commit=unknown
+if [ "$(git -C "$repo" rev-parse --show-toplevel 2>/dev/null)" = "$repo" ]; then
+  commit="$(git -C "$repo" rev-parse --short HEAD)"
+fi
+
 # results.md: one row per benchmark line ("key": value pairs of the JSON lines).
 {
   echo "# aihw GPU check"
   echo
   echo "- GPU: ${gpu_name:-unknown} ($(sed -n 2p "$out/gpu.txt" | cut -d, -f2- | sed 's/^ //'))"
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), commit: $commit"
   echo "- parity: $(tail -1 "$out/parity.log")"
   echo
   echo "## Analog forward (INFERENCE tile, default IOParameters) vs bare cublasSgemm"

@@ -297,6 +297,9 @@ static void device_buffers_match_host_buffers(void) {
   CHECK_ERROR_MENTIONS("x[2][7]");
   CHECK_OK(aihw_tile_get_counter(t.gpu, &after));
   CHECK(before == after);
+  float y_after[6 * 33];
+  CHECK_OK(aihw_cuda_memcpy_d2h(y_after, yd, sizeof y_after));
+  CHECK(memcmp(y_after, yd_host, sizeof y_after) == 0); /* device y untouched */
   aihw_cuda_free(xd);
   aihw_cuda_free(yd);
   free(x);

@@ -465,6 +465,8 @@ __global__ void epilogue_kernel(mv_args a, mv_bufs w, uint32_t round) {
   const int k = blockIdx.x;
   const int b = w.idx[k];
   float *dst = w.dst + (int64_t)b * a.y_cols;
+  if (w.info->bad_index != ~0ull)
+    return; /* a non-finite input: the call fails and y stays untouched */
   if (round == 0 && w.skip[b]) {
     for (int i = threadIdx.x; i < a.y_cols; i += blockDim.x)
       dst[i] = 0.0f;
@@ -598,7 +600,7 @@ __global__ void exact_input_kernel(mv_args a, mv_bufs w, int batch) {
 
 __global__ void exact_output_kernel(mv_args a, mv_bufs w, int batch) {
   const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-  if (e >= (int64_t)batch * a.y_cols)
+  if (e >= (int64_t)batch * a.y_cols || w.info->bad_index != ~0ull)
     return;
   const int b = (int)(e / a.y_cols), i = (int)(e % a.y_cols);
   float v = w.y[(int64_t)b * a.m + i] * a.call_alpha;
