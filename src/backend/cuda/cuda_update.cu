@@ -366,7 +366,7 @@ constexpr int kSingleWarps = 8;
 constexpr int kMaxListed = 1024;
 
 /* update.c row_single_steps with the flagged columns of row i, one warp per row. The
- * flagged columns are first listed in order (warp scan of the flags); then per sample,
+ * flagged columns are first listed in order (ballot compaction); then per sample,
  * in order, each lane takes a contiguous piece of the list, and a warp scan of the
  * pieces' step counts gives every device the position of its first step among the row's
  * steps (columns in order), which addresses its normals. A row with more flagged columns
@@ -380,19 +380,20 @@ __global__ void single_rows_kernel(upd_args a, upd_bufs u) {
   int *listed = listed_all[warp];
   const unsigned char *active = u.single + (int64_t)i * a.cols;
   const int noisy = a.rule.dw_min_std > 0.0f;
-  const int col_chunk = (a.cols + 31) / 32;
-  const int c_begin = lane * col_chunk;
-  const int c_end = c_begin + col_chunk < a.cols ? c_begin + col_chunk : a.cols;
-  int mine = 0;
-  for (int j = c_begin; j < c_end; ++j)
-    mine += active[j] != 0;
+  /* list the flagged columns in order, 32 at a time (coalesced flags, ballot compaction) */
   int n_listed = 0;
-  int at = warp_exclusive_scan(mine, &n_listed);
+  for (int base = 0; base < a.cols; base += 32) {
+    const int j = base + lane;
+    const int flag = j < a.cols && active[j] != 0;
+    const unsigned mask = __ballot_sync(0xffffffffu, flag);
+    if (flag) {
+      const int at = n_listed + __popc(mask & ((1u << lane) - 1u));
+      if (at < kMaxListed)
+        listed[at] = j;
+    }
+    n_listed += __popc(mask);
+  }
   const int use_list = n_listed <= kMaxListed;
-  if (use_list)
-    for (int j = c_begin; j < c_end; ++j)
-      if (active[j])
-        listed[at++] = j;
   __syncwarp();
   const int n_items = use_list ? n_listed : a.cols;
   const int chunk = (n_items + 31) / 32;
