@@ -63,6 +63,8 @@ void cli_train_usage(FILE *out) {
           "  --save FILE      save the trained model (aihw_module_save, safetensors)\n"
           "  --init FILE      start from PyTorch weights: a state_dict of the same network\n"
           "                   in safetensors (\"0.weight\", \"0.bias\", ...)\n"
+          "  --device D       cpu (default) or cuda: the tiles on CUDA device 0\n"
+          "                   (aihw_module_to_cuda; the data stays in host memory)\n"
           "  --json           one JSON object: {\"epochs\": [{\"epoch\", \"loss\",\n"
           "                   \"test_accuracy\", \"time_s\"}, ...], \"final_test_accuracy\"}\n"
           "                   (accuracies in percent; time_s: training time of the epoch)\n",
@@ -70,7 +72,7 @@ void cli_train_usage(FILE *out) {
 }
 
 typedef struct train_options {
-  const char *arch, *rpu, *data, *data_dir, *save_path, *init_path;
+  const char *arch, *rpu, *data, *data_dir, *save_path, *init_path, *device;
   long epochs, batch, threads, limit_train, limit_test;
   float lr;
   uint32_t seed;
@@ -103,10 +105,11 @@ static int parse_args(int argc, char **argv, train_options *o) {
       continue;
     }
     const char **strings[] = {&o->arch,     &o->rpu,       &o->data,
-                              &o->data_dir, &o->save_path, &o->init_path};
-    const char *string_names[] = {"--arch", "--rpu", "--data", "--data-dir", "--save", "--init"};
+                              &o->data_dir, &o->save_path, &o->init_path, &o->device};
+    const char *string_names[] = {"--arch", "--rpu",  "--data",  "--data-dir",
+                                  "--save", "--init", "--device"};
     int matched = 0;
-    for (int k = 0; k < 6 && !matched; ++k) {
+    for (int k = 0; k < 7 && !matched; ++k) {
       if ((found = cli_option_value(argc, argv, &i, string_names[k], &value)) != 0) {
         if (found < 0)
           return 2;
@@ -170,12 +173,17 @@ int cli_train_run(int argc, char **argv) {
                      .epochs = 1,
                      .batch = 64,
                      .lr = 0.05f,
-                     .seed = 1};
+                     .seed = 1,
+                     .device = "cpu"};
   int parsed = parse_args(argc, argv, &o);
   if (parsed == 1)
     return CLI_EXIT_OK;
   if (parsed != 0)
     return CLI_EXIT_USAGE;
+  if (strcmp(o.device, "cpu") != 0 && strcmp(o.device, "cuda") != 0) {
+    fprintf(stderr, "aihw train: --device %s: must be cpu or cuda\n", o.device);
+    return CLI_EXIT_USAGE;
+  }
   if (o.threads > 0)
     cli_set_threads((int)o.threads);
 
@@ -192,6 +200,11 @@ int cli_train_run(int argc, char **argv) {
   if (rc != CLI_EXIT_OK)
     goto done;
   rc = models_build("train", o.arch, &config, &mapping, train.features, &model);
+  if (rc == CLI_EXIT_OK && strcmp(o.device, "cuda") == 0) {
+    aihw_status ds = aihw_module_to_cuda(model, 0);
+    if (ds != AIHW_OK)
+      rc = cli_report_failure("train", "aihw_module_to_cuda", ds);
+  }
   if (rc != CLI_EXIT_OK)
     goto done;
   results = calloc((size_t)o.epochs, sizeof *results);

@@ -3,6 +3,7 @@
 #define AIHW_H
 
 #include "aihw/common.h"
+#include "aihw/cuda.h"
 #include "aihw/io_params.h"
 #include "aihw/nn.h"
 #include "aihw/tile.h"

@@ -264,8 +264,15 @@ AIHW_API aihw_status aihw_pool2d_geometry(const aihw_module *module, int64_t *ch
 AIHW_API aihw_status aihw_module_program_weights(aihw_module *module);
 AIHW_API aihw_status aihw_module_drift_to(aihw_module *module, float t_inference_s);
 
-/* aihwkit's cuda(): moves the tree to a GPU. UNSUPPORTED in builds without CUDA. */
+/* aihwkit's cuda(): moves every tile of the tree to CUDA device device_index
+ * (aihw_tile_to_cuda, include/aihw/cuda.h says what runs there); module buffers stay on
+ * the host, so forward/backward/update take host memory and each tile call copies its
+ * part over. All or nothing: on error every tile is back on the host. Errors:
+ * INVALID_ARGUMENT (NULL, device_index < 0 or too large), UNSUPPORTED (no CUDA build or
+ * device; a tile feature the GPU lacks, named with the layer path), OUT_OF_MEMORY. */
 AIHW_API aihw_status aihw_module_to_cuda(aihw_module *module, int device_index);
+/* Moves every tile back to the host (a no-op for host modules). */
+AIHW_API aihw_status aihw_module_to_host(aihw_module *module);
 
 /* ---- State files (DESIGN.md §3 "Module state") ------------------------------------- */
 

@@ -4,7 +4,9 @@
 #define AIHW_CORE_HD_H
 
 #if defined(__CUDACC__)
-#define AIHW_HD __host__ __device__ __forceinline__
+/* Every use is `AIHW_HD static inline ...`: the inline is already there (a second one is
+ * a duplicate specifier in C++), and nvcc inlines small device functions by itself. */
+#define AIHW_HD __host__ __device__
 #else
 #define AIHW_HD
 #endif

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aihw/cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "nn/module_internal.h"
@@ -497,6 +498,22 @@ AIHW_API aihw_status aihw_module_drift_to(aihw_module *module, float t_inference
   return st == AIHW_OK ? st : aihw_nn_wrap_error(st, fn);
 }
 
+/* Moves every tile of the tree to CUDA device `device` (-1: the host). */
+static aihw_status move_tiles(aihw_module *m, int device) {
+  if (m->kind == AIHW_MODULE_LINEAR) {
+    int64_t rows = 0, cols = 0;
+    AIHW_TRY(aihw_linear_tile_grid(m, &rows, &cols));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) {
+        aihw_tile *t = aihw_linear_tile(m, r, c);
+        AIHW_TRY(device < 0 ? aihw_tile_to_host(t) : aihw_tile_to_cuda(t, device));
+      }
+  }
+  for (int k = 0; k < m->child_count; ++k)
+    AIHW_TRY(move_tiles(m->children[k], device));
+  return AIHW_OK;
+}
+
 AIHW_API aihw_status aihw_module_to_cuda(aihw_module *module, int device_index) {
   static const char *fn = "aihw_module_to_cuda";
   if (module == NULL)
@@ -504,5 +521,19 @@ AIHW_API aihw_status aihw_module_to_cuda(aihw_module *module, int device_index) 
   if (device_index < 0)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: device_index = %d: must be >= 0", fn,
                       device_index);
-  return aihw_error(AIHW_ERR_UNSUPPORTED, "%s: aihw was built without CUDA", fn);
+  aihw_status st = move_tiles(module, device_index);
+  if (st != AIHW_OK) { /* all or nothing: the tiles moved so far go back */
+    char message[768];
+    snprintf(message, sizeof message, "%s", aihw_last_error());
+    (void)move_tiles(module, -1);
+    return aihw_error(st, "%s: %s", fn, message);
+  }
+  return AIHW_OK;
+}
+
+AIHW_API aihw_status aihw_module_to_host(aihw_module *module) {
+  if (module == NULL)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_module_to_host: module is NULL");
+  aihw_status st = move_tiles(module, -1);
+  return st == AIHW_OK ? st : aihw_nn_wrap_error(st, "aihw_module_to_host");
 }

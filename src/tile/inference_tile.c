@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "inference/inference_internal.h"
@@ -204,12 +205,14 @@ static aihw_status program(aihw_tile *tile) {
 
 AIHW_API aihw_status aihw_tile_program_weights(aihw_tile *tile) {
   AIHW_TRY(need_inference(tile, "aihw_tile_program_weights", 1));
+  AIHW_TRY(aihw_tile_require_host(tile, "aihw_tile_program_weights")); /* no GPU version yet */
   return program(tile);
 }
 
 AIHW_API aihw_status aihw_tile_drift_to(aihw_tile *tile, float t_inference_s) {
   static const char *fn = "aihw_tile_drift_to";
   AIHW_TRY(need_inference(tile, fn, 1));
+  AIHW_TRY(aihw_tile_require_host(tile, fn)); /* no GPU version yet */
   if (!isfinite(t_inference_s))
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: t_inference = %g: must be finite", fn,
                       (double)t_inference_s);

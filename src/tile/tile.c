@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 
@@ -139,6 +140,7 @@ AIHW_API aihw_status aihw_tile_create(const aihw_tile_config *config, int64_t ou
 AIHW_API void aihw_tile_destroy(aihw_tile *tile) {
   if (tile == NULL)
     return;
+  aihw_tile_to_host(tile);
   aihw_periphery_free(&tile->forward);
   aihw_periphery_free(&tile->backward);
   aihw_workspace_free(&tile->workspace);
@@ -246,12 +248,15 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
   if (tile->weights_abs != NULL)
     for (int64_t k = 0; k < count; ++k)
       tile->weights_abs[k] = fabsf(tile->weights[k]);
+  if (tile->cuda != NULL)
+    AIHW_TRY(aihw_tile_cuda_upload_weights(tile));
   return aihw_tile_weights_changed(tile);
 }
 
 AIHW_API aihw_status aihw_tile_get_weights(const aihw_tile *tile, float *w, int64_t rows,
                                            int64_t cols) {
   AIHW_TRY(check_weight_shape(tile, w, rows, cols, "aihw_tile_get_weights"));
+  AIHW_TRY(aihw_tile_cuda_sync_host(tile)); /* after GPU updates */
   memcpy(w, tile->weights, (size_t)(rows * cols) * sizeof(float));
   return AIHW_OK;
 }
@@ -304,11 +309,11 @@ const int *aihw_tile_last_forward_rounds(const aihw_tile *tile) {
   return tile ? tile->last_rounds : NULL;
 }
 
-/* Common argument checks of forward/backward: shapes, batch range, finite input. */
-static aihw_status check_mv_args(const aihw_tile *tile, const float *in, int64_t batch,
-                                 int64_t in_cols, const float *out, int64_t out_cols,
-                                 int64_t expect_in, int64_t expect_out, const char *fn,
-                                 const char *in_name, const char *out_name) {
+aihw_status aihw_tile_check_mv_args(const aihw_tile *tile, const float *in, int64_t batch,
+                                    int64_t in_cols, const float *out, int64_t out_cols,
+                                    int64_t expect_in, int64_t expect_out, const char *fn,
+                                    const char *in_name, const char *out_name,
+                                    int check_finite) {
   if (tile == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tile is NULL", fn);
   if (in == NULL || out == NULL)
@@ -326,7 +331,7 @@ static aihw_status check_mv_args(const aihw_tile *tile, const float *in, int64_t
   if ((const void *)in == (const void *)out)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s and %s must not alias", fn, in_name,
                       out_name);
-  const int64_t k = first_non_finite(in, batch * in_cols);
+  const int64_t k = check_finite ? first_non_finite(in, batch * in_cols) : -1;
   if (k >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: %s[%lld][%lld] is %g; inputs must be finite",
                       fn, in_name, (long long)(k / in_cols), (long long)(k % in_cols),
@@ -339,8 +344,11 @@ static aihw_status check_mv_args(const aihw_tile *tile, const float *in, int64_t
 
 AIHW_API aihw_status aihw_tile_forward(aihw_tile *tile, const float *x, int64_t batch,
                                        int64_t in_size, float *y, int64_t out_size) {
-  AIHW_TRY(check_mv_args(tile, x, batch, in_size, y, out_size, tile ? tile->in_size : 0,
-                         tile ? tile->out_size : 0, "aihw_tile_forward", "x", "y"));
+  if (tile != NULL && tile->cuda != NULL) /* backend dispatch (src/backend/tile_cuda.c) */
+    return aihw_tile_cuda_forward(tile, x, batch, in_size, y, out_size);
+  AIHW_TRY(aihw_tile_check_mv_args(tile, x, batch, in_size, y, out_size,
+                                   tile ? tile->in_size : 0, tile ? tile->out_size : 0,
+                                   "aihw_tile_forward", "x", "y", 1));
   if (tile->last_rounds_capacity < batch) {
     int *r = aihw_alloc_array((size_t)batch, sizeof(int), "forward round counts");
     if (r == NULL)
@@ -374,8 +382,11 @@ AIHW_API aihw_status aihw_tile_forward(aihw_tile *tile, const float *x, int64_t 
 
 AIHW_API aihw_status aihw_tile_backward(aihw_tile *tile, const float *d, int64_t batch,
                                         int64_t out_size, float *z, int64_t in_size) {
-  AIHW_TRY(check_mv_args(tile, d, batch, out_size, z, in_size, tile ? tile->out_size : 0,
-                         tile ? tile->in_size : 0, "aihw_tile_backward", "d", "z"));
+  if (tile != NULL && tile->cuda != NULL) /* backend dispatch (src/backend/tile_cuda.c) */
+    return aihw_tile_cuda_backward(tile, d, batch, out_size, z, in_size);
+  AIHW_TRY(aihw_tile_check_mv_args(tile, d, batch, out_size, z, in_size,
+                                   tile ? tile->out_size : 0, tile ? tile->in_size : 0,
+                                   "aihw_tile_backward", "d", "z", 1));
   const float *w_abs;
   const float *w = aihw_tile_read_weights(tile, &w_abs);
   if (tile->out_scales != NULL) { /* digital output scales act on d before the array */

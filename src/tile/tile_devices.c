@@ -9,6 +9,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -19,7 +20,7 @@ enum { ROUND_DIFFUSION = 0, ROUND_RESET = 1, ROUND_RESET_CHOICE = 2, ROUND_SIMPL
 static aihw_status need_tile(const aihw_tile *tile, const char *fn) {
   if (tile == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tile is NULL", fn);
-  return AIHW_OK;
+  return aihw_tile_require_host(tile, fn); /* no GPU version yet */
 }
 
 static float *device_weights(aihw_tile *tile) {
@@ -115,7 +116,8 @@ AIHW_API aihw_status aihw_tile_diffuse_weights(aihw_tile *tile) {
 }
 
 AIHW_API aihw_status aihw_tile_post_update_step(aihw_tile *tile) {
-  AIHW_TRY(need_tile(tile, "aihw_tile_post_update_step"));
+  if (tile == NULL)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_tile_post_update_step: tile is NULL");
   if (tile->compound != NULL) { /* every sub-device, then the reduction (§5.10) */
     int decay = 0, diffusion = 0;
     aihw_compound_has_decay_or_diffusion(tile, &decay, &diffusion);
@@ -127,6 +129,8 @@ AIHW_API aihw_status aihw_tile_post_update_step(aihw_tile *tile) {
   }
   const aihw_device_params *p =
       tile->devices != NULL ? &tile->devices->params : &tile->config.device;
+  if (p->lifetime > 0.0f || p->diffusion > 0.0f || tile->config.kind == AIHW_TILE_INFERENCE)
+    AIHW_TRY(aihw_tile_require_host(tile, "aihw_tile_post_update_step")); /* a no-op passes */
   if (p->lifetime > 0.0f)
     AIHW_TRY(aihw_tile_decay_weights(tile, 1.0f));
   if (p->diffusion > 0.0f)
@@ -304,6 +308,7 @@ AIHW_API aihw_status aihw_tile_set_hidden(aihw_tile *tile, int index, const floa
   float *array = NULL;
   const char *name = "";
   AIHW_TRY(hidden_args(tile, index, values, rows, cols, fn, &array, &name));
+  AIHW_TRY(aihw_tile_require_host(tile, fn)); /* no GPU version yet */
   const aihw_device_state *s = tile->devices;
   const int64_t n = rows * cols;
   for (int64_t k = 0; k < n; ++k) {

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -24,6 +25,7 @@ AIHW_API aihw_status aihw_tile_drift_weights(aihw_tile *tile, float dt) {
   if (tile == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tile is NULL", fn);
   AIHW_TRY(aihw_compound_refuse(tile, fn));
+  AIHW_TRY(aihw_tile_require_host(tile, fn)); /* no GPU version yet */
   if (!isfinite(dt))
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: dt = %g: must be finite", fn, (double)dt);
   if (dt < 0.0f)

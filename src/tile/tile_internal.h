@@ -46,7 +46,16 @@ struct aihw_tile {
    * draw distinct noise; granularity update management assumes (0: the device's). */
   uint32_t rng_noise_round;
   float update_granularity;
+  struct aihw_cuda_tile *cuda; /* device copy on a GPU (src/backend/tile_cuda.c), or NULL */
 };
+
+/* Argument checks of forward/backward: NULL pointers, batch range, shapes, aliasing,
+ * counter range and (check_finite) a finite input in host memory. */
+aihw_status aihw_tile_check_mv_args(const aihw_tile *tile, const float *in, int64_t batch,
+                                    int64_t in_cols, const float *out, int64_t out_cols,
+                                    int64_t expect_in, int64_t expect_out, const char *fn,
+                                    const char *in_name, const char *out_name,
+                                    int check_finite);
 
 /* ---- Compound devices (compound.c) --------------------------------------------------- */
 

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/safetensors.h"
@@ -107,6 +108,7 @@ static aihw_status put_flag(writer *w, const char *key, int value) {
 aihw_status aihw_tile_state_export(const aihw_tile *t, aihw_st_dict *dict, const char *prefix) {
   if (t == NULL || dict == NULL || prefix == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_tile_state_export: NULL argument");
+  AIHW_TRY(aihw_tile_cuda_sync_host(t)); /* weights updated on a GPU */
   writer w = {dict, prefix, ""};
   const size_t out = (size_t)t->out_size, cols = (size_t)t->cols;
   const size_t wshape[3] = {out, cols, 2}, vshape[1] = {out}, two[1] = {2};
@@ -438,6 +440,7 @@ aihw_status aihw_tile_state_prepare(aihw_tile *t, const aihw_st_dict *dict, cons
   memset(p, 0, sizeof *p);
   if (t == NULL || dict == NULL || prefix == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "aihw_tile_state_prepare: NULL argument");
+  AIHW_TRY(aihw_tile_require_host(t, "loading a tile state")); /* no GPU version yet */
   p->tile = t;
   p->training = -1;
   reader r = {dict, prefix, used, missing, ""};

@@ -29,11 +29,13 @@
 #endif
 
 #include "backend/cpu/gemm.h"
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "physics/device_math.h"
 #include "physics/periphery_math.h"
+#include "physics/update_math.h"
 #include "tile/tile_internal.h"
 
 int aihw_update_reference_path = 0;
@@ -141,62 +143,10 @@ static aihw_status exact_update(aihw_tile *tile, const float *x, int64_t batch,
 /* ---------------------------------------------------------------------------------- */
 /* Update management and pulse trains (§4.2–4.5) */
 
-typedef struct sample_plan {
-  float a_scale; /* A: d probability scale */
-  float b_scale; /* B: x probability scale */
-  int bl;        /* pulse-train length of this sample (0 = no update) */
-} sample_plan;
-
-/* Effective probability step: > 1 means "number of steps" unless the aihwkit quirk is on. */
-static float probability_res(const aihw_update_params *up, float res) {
-  if (res > 1.0f && !up->res_steps_quirk)
-    return 1.0f / res;
-  return res;
-}
-
-/* §4.2 calculateBlAB + performUpdateManagement for one sample. */
-static sample_plan plan_sample(const aihw_update_params *up, float lr, float g, float x_amax,
-                               float d_amax) {
-  sample_plan pl = {0.0f, 0.0f, 0};
-  if (lr == 0.0f)
-    return pl;
-  const int bld = up->desired_bl;
-  const int ublm = up->update_bl_management;
-  const int um = up->update_management || ublm; /* UBLM forces UM (§4.1) */
-  if (up->fixed_bl || ublm) {
-    pl.bl = bld;
-    pl.a_scale = pl.b_scale = sqrtf(lr / (g * (float)pl.bl));
-  } else if (g * (float)bld < lr) {
-    pl.a_scale = pl.b_scale = 1.0f;
-    float need = ceilf(lr / g);
-    pl.bl = need > 1.0f ? (int)need : 1;
-  } else {
-    pl.bl = bld;
-    pl.a_scale = pl.b_scale = sqrtf(lr / (g * (float)pl.bl));
-  }
-  if (!um)
-    return pl;
-  if (d_amax == 0.0f || x_amax == 0.0f) {
-    pl.a_scale = pl.b_scale = 1.0f;
-    pl.bl = 0;
-    return pl;
-  }
-  const float xv = x_amax;
-  float dv = up->um_grad_scale * d_amax;
-  const float k = lr * xv * dv / g;
-  if (ublm) {
-    float need = ceilf(k);
-    pl.bl = need < (float)bld ? (int)need : bld;
-    if (pl.bl < 1)
-      pl.bl = 1;
-    pl.a_scale = pl.b_scale = sqrtf(lr / (g * (float)pl.bl));
-  }
-  if (k > (float)bld)
-    dv = dv * ((float)bld / k);
-  pl.a_scale = pl.a_scale * sqrtf(xv / dv);
-  pl.b_scale = pl.b_scale * sqrtf(dv / xv);
-  return pl;
-}
+/* Update management (plan per sample, probability resolution): physics/update_math.h. */
+typedef aihw_sample_plan sample_plan;
+#define plan_sample aihw_plan_sample
+#define probability_res aihw_probability_res
 
 /* Everything the row loop needs about the trains of one call. */
 typedef struct update_plan {
@@ -803,6 +753,8 @@ AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t b
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "%s: lr = %g: must be >= 0 (the update is W -= lr d x^T)", fn,
                       (double)lr);
+  if (tile->cuda != NULL) /* backend dispatch (src/backend/tile_cuda.c); x, d may be device */
+    return aihw_tile_cuda_update(tile, x, batch, in_size, d, out_size, lr);
   int64_t k = first_non_finite_f(x, batch * in_size);
   if (k >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: x[%lld][%lld] is %g; inputs must be finite",

@@ -479,11 +479,24 @@ static void inference_program_and_drift_need_eval_mode(void) {
   aihw_module_destroy(net);
 }
 
+/* Without CUDA (build or device) the move is UNSUPPORTED and leaves every tile on the
+ * host; with a GPU every tile moves and comes back. */
 static void to_cuda_is_unsupported_without_cuda(void) {
   aihw_module *net = make_net(AIHW_TILE_FLOATING_POINT, 1);
-  CHECK_STATUS(aihw_module_to_cuda(net, 0), AIHW_ERR_UNSUPPORTED);
-  CHECK_ERROR_MENTIONS("built without CUDA");
+  aihw_tile *first = aihw_linear_tile(aihw_module_child(net, 0), 0, 0);
+  if (aihw_cuda_device_count() == 0) {
+    CHECK_STATUS(aihw_module_to_cuda(net, 0), AIHW_ERR_UNSUPPORTED);
+    CHECK_ERROR_MENTIONS("CUDA");
+    CHECK(aihw_tile_device(first) == -1);
+  } else {
+    CHECK_OK(aihw_module_to_cuda(net, 0));
+    CHECK(aihw_tile_device(first) == 0);
+    CHECK_OK(aihw_module_to_host(net));
+    CHECK(aihw_tile_device(first) == -1);
+  }
   CHECK_STATUS(aihw_module_to_cuda(NULL, 0), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(aihw_module_to_cuda(net, -1), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_STATUS(aihw_module_to_host(NULL), AIHW_ERR_INVALID_ARGUMENT);
   aihw_module_destroy(net);
 }
 

@@ -1,0 +1,122 @@
+/* The CUDA backend's entry points (src/backend/cuda/ (.cu files), compiled by nvcc), as the C
+ * side of the library sees them. This header is plain C and C++: the kernels' file
+ * includes it too, so both compilers agree on every declaration.
+ *
+ * Contract (DESIGN.md §1, §4): the backend keeps a device copy of a tile's weights and
+ * of the periphery's systematic per-output values; it runs the same steps as the CPU
+ * path (src/tile/periphery.c) with the same Philox coordinates and the same shared
+ * physics functions (src/physics/), so outputs agree with the CPU up to GEMM rounding.
+ * Every call is synchronous: results are complete when it returns. Inputs and outputs may
+ * be host or device memory (found out per pointer). Built without CUDA, every function
+ * reports AIHW_ERR_UNSUPPORTED and aihw_cuda_backend_device_count() returns 0.
+ */
+#ifndef AIHW_BACKEND_CUDA_API_H
+#define AIHW_BACKEND_CUDA_API_H
+
+#include <stdint.h>
+
+#include "aihw/common.h"
+#include "aihw/update_params.h"
+#include "physics/device_math.h"
+#include "tile/periphery.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Device state of one tile (opaque to C). */
+typedef struct aihw_cuda_tile aihw_cuda_tile;
+
+/* 1 when the library was built with the CUDA backend, else 0. */
+int aihw_cuda_backend_available(void);
+
+/* Number of usable CUDA devices; 0 without a driver, a device or CUDA support. */
+int aihw_cuda_backend_device_count(void);
+
+/* 1 if p points to CUDA device (or managed) memory, 0 for host memory or without CUDA. */
+int aihw_cuda_backend_is_device_pointer(const void *p);
+
+/* Which periphery features the CUDA kernels implement: AIHW_OK, or UNSUPPORTED naming the
+ * first field (prefixed by `what`) that they do not. */
+aihw_status aihw_cuda_backend_check_periphery(const aihw_periphery *p, const char *what);
+
+/* Creates the device state on device `device`: weights w[rows][cols] (host) and the
+ * systematic values of both peripheries (either may be NULL for exact products). */
+aihw_status aihw_cuda_tile_create(int device, const float *w, int64_t rows, int64_t cols,
+                                  const aihw_periphery *forward,
+                                  const aihw_periphery *backward, aihw_cuda_tile **out);
+void aihw_cuda_tile_destroy(aihw_cuda_tile *ct);
+int aihw_cuda_tile_device(const aihw_cuda_tile *ct);
+
+/* Whether the device weights are newer than the host copy (set after a GPU update; the
+ * C side keeps the flag, the backend only stores it). */
+int aihw_cuda_tile_host_stale(const aihw_cuda_tile *ct);
+void aihw_cuda_tile_set_host_stale(aihw_cuda_tile *ct, int stale);
+
+/* Copies host weights w[rows][cols] to the device copy, or the device copy to w. */
+aihw_status aihw_cuda_tile_upload_weights(aihw_cuda_tile *ct, const float *w);
+aihw_status aihw_cuda_tile_download_weights(const aihw_cuda_tile *ct, float *w);
+
+/* Digital stages around the periphery (NULL: off): in_scales[x_cols] multiply the input
+ * first (backward out_scales), out_alpha[y_cols] then out_scales[y_cols] multiply the
+ * finished outputs in that order (forward drift compensation and output scales). */
+typedef struct aihw_cuda_digital {
+  const float *in_scales, *out_alpha, *out_scales; /* host memory */
+} aihw_cuda_digital;
+
+/* The batched product of aihw_periphery_mv (p != NULL, not perfect) or aihw_exact_mv
+ * (p == NULL or perfect; call->alpha is the whole output factor) on the device weights;
+ * call->w and call->w_abs are ignored. call->x and call->y may be host or device memory.
+ * NOT_FINITE (naming the first non-finite input) before anything is written.
+ * Updates p->nm_running (AVERAGE_ABS_MAX). */
+aihw_status aihw_cuda_tile_mv(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
+                              const aihw_mv_call *call, const aihw_cuda_digital *digital);
+
+/* ConstantStep device state for the GPU update: copies of the bounds and step sizes
+ * [rows][cols] (they do not change while the tile is on the device). */
+aihw_status aihw_cuda_tile_set_devices(aihw_cuda_tile *ct, const float *max_bound,
+                                       const float *min_bound, const float *scale_up,
+                                       const float *scale_down);
+
+/* One pulsed ConstantStep update call (src/tile/update.c, "Pulsed update of one call"):
+ * update management per sample, bit-packed stochastic trains from the same Philox
+ * coordinates, the batch aggregated per device where the bounds are out of reach and
+ * single steps (sequential per row, as the CPU) elsewhere. x[batch][x_cols] (analog bias
+ * input appended when cols > x_cols) and d[batch][rows] may be host or device memory.
+ * Checks x and d for finiteness first (NOT_FINITE naming the element; nothing changed).
+ * Needs aihw_cuda_tile_set_devices() first. The device weights change; the host copy
+ * does not (aihw_cuda_tile_download_weights). */
+typedef struct aihw_cuda_update_call {
+  const float *x, *d;
+  int64_t batch, x_cols;
+  float lr, granularity;
+  int bl_max; /* longest train of the call */
+  aihw_update_params up;
+  aihw_step_rule rule;
+  uint32_t seed, tile_id;
+  uint64_t op_counter; /* op of sample 0 */
+} aihw_cuda_update_call;
+aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct, const aihw_cuda_update_call *call);
+
+/* Floors for the benchmarks, measured on device `device` as the tile calls are (host
+ * clock around the call and a device synchronisation): median seconds of a bare
+ * cublasSgemm C[batch][n_out] = X[batch][n_in] W[n_out][n_in]^T (float32, default math
+ * mode), and of a device-to-device copy of `bytes` bytes, over `repeats` timed runs after
+ * two warm-up runs. */
+aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t n_out, int64_t n_in,
+                                  int repeats, double *median_s);
+aihw_status aihw_cuda_bench_copy(int device, int64_t bytes, int repeats, double *median_s);
+
+/* Device memory for benchmarks and tests (cudaMalloc / cudaFree / cudaMemcpy). */
+aihw_status aihw_cuda_malloc(int device, size_t bytes, void **out);
+void aihw_cuda_free(void *ptr);
+aihw_status aihw_cuda_memcpy_h2d(void *dst, const void *src, size_t bytes);
+aihw_status aihw_cuda_memcpy_d2h(void *dst, const void *src, size_t bytes);
+
+/* Name of device `device` (e.g. "NVIDIA H100 80GB HBM3") into buf, or "" */
+void aihw_cuda_device_name(int device, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

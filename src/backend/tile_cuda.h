@@ -1,0 +1,38 @@
+/* The tile's dispatch points into the CUDA backend (tile_cuda.c): tile.c, update.c and
+ * the other tile files call these when tile->cuda is set. The public side is
+ * include/aihw/cuda.h; the kernels are behind backend/cuda_api.h. */
+#ifndef AIHW_BACKEND_TILE_CUDA_H
+#define AIHW_BACKEND_TILE_CUDA_H
+
+#include "aihw/cuda.h"
+#include "aihw/tile.h"
+
+/* aihw_tile_forward / aihw_tile_backward of a tile on a GPU (same contract; x/y may be
+ * host or device memory). */
+aihw_status aihw_tile_cuda_forward(aihw_tile *tile, const float *x, int64_t batch,
+                                   int64_t in_size, float *y, int64_t out_size);
+aihw_status aihw_tile_cuda_backward(aihw_tile *tile, const float *d, int64_t batch,
+                                    int64_t out_size, float *z, int64_t in_size);
+
+/* aihw_tile_update of a tile on a GPU: the host update, then the new weights copied
+ * over (x and d may be host or device memory). */
+aihw_status aihw_tile_cuda_update(aihw_tile *tile, const float *x, int64_t batch,
+                                  int64_t in_size, const float *d, int64_t out_size,
+                                  float lr);
+
+/* Makes the host copy of the weights current (after GPU updates): a no-op for host tiles
+ * and when nothing changed on the device. Logically const: the tile's value is the same. */
+aihw_status aihw_tile_cuda_sync_host(const aihw_tile *tile);
+
+/* Number of updates that ran on a GPU (not the host fallback) since the program started;
+ * for tests and diagnostics. Not thread-safe. */
+extern long aihw_cuda_gpu_update_count;
+
+/* Copies the host weights to the device copy (after set_weights). */
+aihw_status aihw_tile_cuda_upload_weights(aihw_tile *tile);
+
+/* AIHW_OK for a host tile; UNSUPPORTED naming `fn` for a tile on a GPU (the calls that
+ * change weights or device state and have no GPU version yet). */
+aihw_status aihw_tile_require_host(const aihw_tile *tile, const char *fn);
+
+#endif
