@@ -36,7 +36,7 @@
 
 void cli_train_usage(FILE *out) {
   fprintf(out,
-          "usage: aihw train [--arch mlp] [--rpu <name | config.json>] [--data fashion-mnist]\n"
+          "usage: aihw train [--arch mlp | lenet5] [--rpu <name | config.json>] [--data fashion-mnist]\n"
           "                  [--data-dir DIR] [--epochs N] [--batch N] [--lr F] [--seed N]\n"
           "                  [--threads N] [--limit-train N] [--limit-test N] [--save FILE]\n"
           "                  [--json]\n"
@@ -45,7 +45,8 @@ void cli_train_usage(FILE *out) {
           "SGD) on Fashion-MNIST with every layer on tiles of one configuration, and prints\n"
           "the mean training loss and test accuracy of every epoch.\n"
           "\n"
-          "  --arch A         network: mlp (lenet5 is not available yet)\n"
+          "  --arch A         network: mlp (784-256-128-10, sigmoid) or lenet5 (Conv2d(1,16,5)\n"
+          "                   tanh maxpool2 Conv2d(16,32,5) tanh maxpool2 512-128-10, tanh)\n"
           "  --rpu R          tile configuration: a name aihw_tile_config_preset() knows\n"
           "                   (\"floating-point\", \"analog\", \"inference\",\n"
           "                   \"ConstantStepDevice\", \"ReRamSBPreset\", ...; default\n"
@@ -144,12 +145,9 @@ static int parse_args(int argc, char **argv, train_options *o) {
     cli_usage_error("train", argv[i], cli_train_usage);
     return 2;
   }
-  if (strcmp(o->arch, "lenet5") == 0) {
-    fprintf(stderr, "aihw train: --arch lenet5 is not available yet (only mlp)\n");
-    return 2;
-  }
-  if (strcmp(o->arch, "mlp") != 0) {
-    fprintf(stderr, "aihw train: --arch: unknown network '%s' (known: mlp)\n", o->arch);
+  if (strcmp(o->arch, "mlp") != 0 && strcmp(o->arch, "lenet5") != 0) {
+    fprintf(stderr, "aihw train: --arch: unknown network '%s' (known: mlp, lenet5)\n",
+            o->arch);
     return 2;
   }
   if (strcmp(o->data, "fashion-mnist") != 0) {
@@ -310,6 +308,54 @@ static aihw_status build_mlp(const aihw_tile_config *base, int64_t in_features,
       }
     }
   }
+  if (s != AIHW_OK) {
+    aihw_module_destroy(seq);
+    return s;
+  }
+  *out = seq;
+  return AIHW_OK;
+}
+
+/* aihwkit's LeNet-5 example on 28 x 28 images: Conv2d(1, 16, 5) - Tanh - MaxPool2d(2) -
+ * Conv2d(16, 32, 5) - Tanh - MaxPool2d(2) - Flatten - Linear(512, 128) - Tanh -
+ * Linear(128, 10), every conv and linear layer on tiles of `base` (tile ids 0..3). */
+static aihw_status build_lenet5(const aihw_tile_config *base, aihw_module **out,
+                                const char **what) {
+  aihw_tile_config config = *base;
+  const int64_t k2[2] = {2, 2};
+  aihw_module *seq = NULL, *m = NULL;
+  *what = "aihw_sequential_create";
+  aihw_status s = aihw_sequential_create(&seq);
+#define TRAIN_ADD(name, expr)                                                              \
+  do {                                                                                     \
+    if (s == AIHW_OK) {                                                                    \
+      *what = name;                                                                        \
+      if ((s = (expr)) == AIHW_OK) {                                                       \
+        *what = "aihw_sequential_append";                                                  \
+        s = aihw_sequential_append(seq, m);                                                \
+      }                                                                                    \
+    }                                                                                      \
+  } while (0)
+  aihw_conv_params p = aihw_conv_params_default(1, 16, 5);
+  config.tile_id = 0;
+  TRAIN_ADD("aihw_conv2d_create", aihw_conv2d_create(&config, NULL, &p, 28, 28, &m));
+  TRAIN_ADD("aihw_activation_create", aihw_activation_create(AIHW_MODULE_TANH, 9216, &m));
+  TRAIN_ADD("aihw_pool2d_create",
+            aihw_pool2d_create(AIHW_MODULE_MAXPOOL2D, 16, 24, 24, k2, NULL, NULL, &m));
+  p = aihw_conv_params_default(16, 32, 5);
+  config.tile_id = 1;
+  TRAIN_ADD("aihw_conv2d_create", aihw_conv2d_create(&config, NULL, &p, 12, 12, &m));
+  TRAIN_ADD("aihw_activation_create", aihw_activation_create(AIHW_MODULE_TANH, 2048, &m));
+  TRAIN_ADD("aihw_pool2d_create",
+            aihw_pool2d_create(AIHW_MODULE_MAXPOOL2D, 32, 8, 8, k2, NULL, NULL, &m));
+  TRAIN_ADD("aihw_activation_create", aihw_activation_create(AIHW_MODULE_FLATTEN, 512, &m));
+  config.tile_id = 2;
+  TRAIN_ADD("aihw_linear_create", aihw_linear_create(&config, NULL, 512, 128, 1, &m));
+  TRAIN_ADD("aihw_activation_create", aihw_activation_create(AIHW_MODULE_TANH, 128, &m));
+  config.tile_id = 3;
+  TRAIN_ADD("aihw_linear_create",
+            aihw_linear_create(&config, NULL, 128, TRAIN_CLASSES, 1, &m));
+#undef TRAIN_ADD
   if (s != AIHW_OK) {
     aihw_module_destroy(seq);
     return s;
@@ -493,7 +539,16 @@ int cli_train_run(int argc, char **argv) {
     goto done;
 
   const char *what = NULL;
-  aihw_status s = build_mlp(&config, train.features, &model, &what);
+  const int lenet = strcmp(o.arch, "lenet5") == 0;
+  if (lenet && train.features != 28 * 28) {
+    fprintf(stderr, "aihw train: --arch lenet5 needs 28 x 28 images; the data have %lld "
+                    "pixels per image\n",
+            (long long)train.features);
+    rc = CLI_EXIT_FAILURE;
+    goto done;
+  }
+  aihw_status s = lenet ? build_lenet5(&config, &model, &what)
+                        : build_mlp(&config, train.features, &model, &what);
   if (s != AIHW_OK) {
     rc = cli_report_failure("train", what, s);
     goto done;
@@ -513,12 +568,18 @@ int cli_train_run(int argc, char **argv) {
   }
 
   const int bar = !o.json && isatty(fileno(stdout));
-  if (!o.json)
-    printf("aihw train: mlp %lld-256-128-%d (sigmoid), --rpu %s (%s tiles), %lld training / "
-           "%lld test images, batch %ld, lr %g, seed %u, %d threads\n",
-           (long long)train.features, TRAIN_CLASSES, o.rpu, aihw_tile_kind_name(config.kind),
-           (long long)train.n, (long long)test.n, o.batch, (double)o.lr, (unsigned)o.seed,
-           cli_max_threads());
+  if (!o.json) {
+    if (lenet)
+      printf("aihw train: lenet5 conv(1,16,5)-pool-conv(16,32,5)-pool-512-128-%d (tanh)",
+             TRAIN_CLASSES);
+    else
+      printf("aihw train: mlp %lld-256-128-%d (sigmoid)", (long long)train.features,
+             TRAIN_CLASSES);
+    printf(", --rpu %s (%s tiles), %lld training / %lld test images, batch %ld, lr %g, seed "
+           "%u, %d threads\n",
+           o.rpu, aihw_tile_kind_name(config.kind), (long long)train.n, (long long)test.n,
+           o.batch, (double)o.lr, (unsigned)o.seed, cli_max_threads());
+  }
   for (long e = 0; e < o.epochs; ++e) {
     s = train_epoch(model, &o, &train, e + 1, &b, bar, &results[e], &what);
     if (s == AIHW_OK)
