@@ -33,7 +33,7 @@
 
 void cli_train_usage(FILE *out) {
   fprintf(out,
-          "usage: aihw train [--arch mlp] [--rpu <name | config.json>] [--data fashion-mnist]\n"
+          "usage: aihw train [--arch A] [--rpu <name | config.json>] [--data fashion-mnist]\n"
           "                  [--data-dir DIR] [--epochs N] [--batch N] [--lr F] [--seed N]\n"
           "                  [--threads N] [--limit-train N] [--limit-test N] [--save FILE]\n"
           "                  [--json]\n"
@@ -42,7 +42,7 @@ void cli_train_usage(FILE *out) {
           "SGD) on Fashion-MNIST with every layer on tiles of one configuration, and prints\n"
           "the mean training loss and test accuracy of every epoch.\n"
           "\n"
-          "  --arch A         network: mlp (lenet5 is not available yet)\n"
+          "  --arch A         network: mlp, lenet5, or a network description .json\n"
           "  --rpu R          tile configuration: a name aihw_tile_config_preset() knows\n"
           "                   (\"floating-point\", \"analog\", \"inference\",\n"
           "                   \"ConstantStepDevice\", \"ReRamSBPreset\", ...; default\n"

@@ -1,7 +1,7 @@
 /* Network modules (reference §7.2, §7.4, §1.4): the generic module entry points — argument
  * checks, the kind switch, SEQUENTIAL containers, the activations (ReLU, sigmoid, tanh,
  * flatten), training/evaluation mode, program/drift of every inference tile and the
- * CUDA move — on top of linear.c.
+ * CUDA move — on top of linear.c, conv.c (convolutions) and pool.c (pooling).
  *
  * Invariants: a module's cache belongs to the batch of its last forward (cached_batch) and
  * a backward consumes it; public calls check every argument before any state changes;

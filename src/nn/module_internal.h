@@ -7,7 +7,9 @@
  * LINEAR layers keep a tile grid (aihwkit TileModuleArray, §7.3) and the (x, d) rows of
  * every backward since the last step (aihwkit AnalogContext, §1.4 step 2); step() feeds
  * them to each tile as one concatenated update. SEQUENTIAL owns its children and two
- * ping-pong buffers for the activations between them. */
+ * ping-pong buffers for the activations between them. CONV1D/CONV2D own one internal
+ * LINEAR per group (conv.c; not children: the tree sees one layer), MAXPOOL2D/AVGPOOL2D
+ * their geometry and argmax cache (pool.c). */
 #ifndef AIHW_NN_MODULE_INTERNAL_H
 #define AIHW_NN_MODULE_INTERNAL_H
 

@@ -118,6 +118,36 @@ AIHW_API aihw_status aihw_pool2d_geometry(const aihw_module *module, int64_t *ch
   return AIHW_OK;
 }
 
+/* One channel plane without padding (every window inside the image): the same scan
+ * order and arithmetic as pool_plane, without the bounds checks. */
+static void pool_plane_inside(const aihw_pool_state *s, const float *x, int32_t plane_offset,
+                              float *y, int32_t *argmax) {
+  const float divisor = (float)(s->kh * s->kw);
+  for (int64_t oh = 0; oh < s->out_h; ++oh)
+    for (int64_t ow = 0; ow < s->out_w; ++ow) {
+      const int64_t h0 = oh * s->sh, w0 = ow * s->sw, o = oh * s->out_w + ow;
+      const float *win = x + h0 * s->in_w + w0;
+      if (argmax != NULL) {
+        float best = win[0];
+        int64_t best_at = 0;
+        for (int64_t i = 0; i < s->kh; ++i)
+          for (int64_t j = 0; j < s->kw; ++j)
+            if (win[i * s->in_w + j] > best) {
+              best = win[i * s->in_w + j];
+              best_at = i * s->in_w + j;
+            }
+        y[o] = best;
+        argmax[o] = plane_offset + (int32_t)(h0 * s->in_w + w0 + best_at);
+      } else {
+        float sum = 0.0f;
+        for (int64_t i = 0; i < s->kh; ++i)
+          for (int64_t j = 0; j < s->kw; ++j)
+            sum += win[i * s->in_w + j];
+        y[o] = sum / divisor;
+      }
+    }
+}
+
 /* One channel plane: max (argmax != NULL) or average pooling into y. */
 static void pool_plane(const aihw_pool_state *s, const float *x, int32_t plane_offset,
                        float *y, int32_t *argmax) {
@@ -172,9 +202,10 @@ aihw_status aihw_pool_forward_impl(aihw_module *m, const float *x, int64_t batch
 #pragma omp parallel for schedule(static) if (planes * ohw > 65536)
   for (int64_t q = 0; q < planes; ++q) {
     const int64_t n = q / s->channels, c = q % s->channels;
-    pool_plane(s, x + n * m->in_features + c * hw, (int32_t)(c * hw),
-               y + n * m->out_features + c * ohw,
-               is_max ? s->argmax + n * m->out_features + c * ohw : NULL);
+    (s->ph == 0 && s->pw == 0 ? pool_plane_inside : pool_plane)(
+        s, x + n * m->in_features + c * hw, (int32_t)(c * hw),
+        y + n * m->out_features + c * ohw,
+        is_max ? s->argmax + n * m->out_features + c * ohw : NULL);
   }
   return AIHW_OK;
 }
