@@ -28,6 +28,8 @@ aihw_status aihw_nn_buffer_grow(aihw_nn_buffer *buf, size_t n, size_t keep, cons
 void aihw_nn_buffer_free(aihw_nn_buffer *buf);
 
 typedef struct aihw_linear_state aihw_linear_state; /* linear.c */
+typedef struct aihw_digital_state aihw_digital_state; /* nn/digital_internal.h */
+struct aihw_nn_param;
 
 struct aihw_module {
   aihw_module_kind kind;
@@ -36,6 +38,7 @@ struct aihw_module {
   int64_t cached_batch; /* batch of the forward whose cache is valid; 0: none */
   aihw_nn_buffer cache;
   aihw_linear_state *linear; /* LINEAR */
+  aihw_digital_state *digital; /* DIGITAL_LINEAR, BATCHNORM1D/2D, DROPOUT */
   aihw_module **children;    /* SEQUENTIAL */
   int child_count, child_capacity;
   aihw_nn_buffer ping, pong; /* SEQUENTIAL: activations between children */
@@ -47,7 +50,7 @@ aihw_status aihw_linear_forward_impl(aihw_module *m, const float *x, int64_t bat
 aihw_status aihw_linear_backward_impl(aihw_module *m, const float *dy, int64_t batch,
                                       float *dx);
 int aihw_linear_has_gradients(const aihw_module *m);
-aihw_status aihw_linear_step_impl(aihw_module *m, float lr);
+aihw_status aihw_linear_step_impl(aihw_module *m, const aihw_sgd_params *sgd);
 aihw_status aihw_linear_set_training_impl(aihw_module *m, int training);
 /* Programs (program = 1) or drifts every INFERENCE tile; other tiles are skipped. */
 aihw_status aihw_linear_program_impl(aihw_module *m, int program, float t_inference_s);
@@ -63,11 +66,13 @@ struct aihw_st_dict;
 
 /* What the state files need of a LINEAR module besides its tiles (linear.c). `bias` is
  * the digital bias [out_features] (NULL when the layer has none or it is an analog
- * column); pending_rows counts accumulated gradient rows not yet applied by a step. */
+ * column; bias_param likewise); pending_rows counts accumulated gradient rows not yet
+ * applied by a step. */
 typedef struct aihw_linear_view {
   aihw_mapping_params mapping;
   int has_bias, analog_bias;
   float *bias;
+  struct aihw_nn_param *bias_param; /* the digital bias with its momentum buffer */
   int64_t pending_rows;
 } aihw_linear_view;
 void aihw_linear_view_of(const aihw_module *m, aihw_linear_view *view);
