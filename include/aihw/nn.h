@@ -228,8 +228,7 @@ AIHW_API aihw_status aihw_batchnorm2d_create(int64_t channels, int64_t height, i
  * gamma / beta [channels]: get / set of the affine parameters (INVALID_ARGUMENT when not
  * affine; set: NOT_FINITE naming the element, nothing changed). */
 AIHW_API aihw_status aihw_batchnorm_get_running_stats(const aihw_module *module, float *mean,
-                                                      float *var,
-                                                      int64_t *num_batches_tracked);
+                                                      float *var, int64_t *num_batches_tracked);
 AIHW_API aihw_status aihw_batchnorm_get_affine(const aihw_module *module, float *gamma,
                                                float *beta);
 AIHW_API aihw_status aihw_batchnorm_set_affine(aihw_module *module, const float *gamma,
@@ -253,7 +252,8 @@ AIHW_API aihw_status aihw_dropout_create(int64_t features, float p, uint32_t see
  * with g its gradient accumulated since the last step:
  *   g += weight_decay p;
  *   momentum > 0: buf = g on the parameter's first momentum step, then
- *                 buf = momentum buf + (1 - dampening) g; g = nesterov ? g + momentum buf : buf;
+ *                 buf = momentum buf + (1 - dampening) g;
+ *                 g = nesterov ? g + momentum buf : buf;
  *   p -= lr g.
  * Analog tiles (LINEAR layers of any tile kind) are updated through their own update
  * path with lr only, as aihwkit 0.3's AnalogSGD (docs/physics.md "Optimizer"). */

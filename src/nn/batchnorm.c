@@ -52,8 +52,8 @@ AIHW_API aihw_status aihw_batchnorm_params_validate(const aihw_batchnorm_params 
 }
 
 static aihw_status create(aihw_module_kind kind, int64_t channels, int64_t height,
-                          int64_t width, const aihw_batchnorm_params *params,
-                          aihw_module **out, const char *fn) {
+                          int64_t width, const aihw_batchnorm_params *params, aihw_module **out,
+                          const char *fn) {
   if (out == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
   const int64_t lim = 0x7fffffff;
@@ -103,7 +103,8 @@ static aihw_status create(aihw_module_kind kind, int64_t channels, int64_t heigh
     st = AIHW_ERR_OUT_OF_MEMORY;
   }
   if (p.track_running_stats) {
-    bn->running_mean = aihw_calloc_array((size_t)(2 * channels), sizeof(float), "running stats");
+    bn->running_mean =
+        aihw_calloc_array((size_t)(2 * channels), sizeof(float), "running stats");
     if (bn->running_mean == NULL)
       goto fail;
     bn->running_var = bn->running_mean + channels;
@@ -216,9 +217,10 @@ aihw_status aihw_batchnorm_backward(aihw_module *m, const float *dy, int64_t bat
     for (int64_t b = 0; b < batch; ++b)
       for (int64_t s = 0; s < S; ++s) {
         const int64_t k = (b * C + c) * S + s;
-        dx[k] = batch_stats ? (float)(scale * ((double)dy[k] - mean_dy -
-                                               (double)xhat[k] * mean_dy_xhat))
-                            : (float)(scale * (double)dy[k]);
+        dx[k] =
+            batch_stats
+                ? (float)(scale * ((double)dy[k] - mean_dy - (double)xhat[k] * mean_dy_xhat))
+                : (float)(scale * (double)dy[k]);
       }
   }
   if (bn->params.affine)
@@ -245,7 +247,8 @@ static aihw_status check_bn(const aihw_module *m, const char *fn) {
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: module is NULL", fn);
   if (m->kind != AIHW_MODULE_BATCHNORM1D && m->kind != AIHW_MODULE_BATCHNORM2D)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
-                      "%s: module is not BATCHNORM1D or BATCHNORM2D (kind %d)", fn, (int)m->kind);
+                      "%s: module is not BATCHNORM1D or BATCHNORM2D (kind %d)", fn,
+                      (int)m->kind);
   return AIHW_OK;
 }
 

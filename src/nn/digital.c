@@ -44,7 +44,8 @@ void aihw_digital_state_free(aihw_digital_state *s) {
   aihw_free(s);
 }
 
-/* ---- Dropout ------------------------------------------------------------------------------ */
+/* ---- Dropout ------------------------------------------------------------------------------
+ */
 
 AIHW_API aihw_status aihw_dropout_create(int64_t features, float p, uint32_t seed,
                                          uint32_t module_id, aihw_module **out) {
@@ -117,7 +118,8 @@ static void dropout_backward(aihw_module *m, const float *dy, int64_t batch, flo
     dx[k] = dy[k] * m->cache.data[k];
 }
 
-/* ---- Softmax / log-softmax ---------------------------------------------------------------- */
+/* ---- Softmax / log-softmax ----------------------------------------------------------------
+ */
 
 static aihw_status softmax_forward(aihw_module *m, const float *x, int64_t batch, float *y) {
   const int64_t n = m->in_features;
@@ -162,7 +164,8 @@ static void softmax_backward(aihw_module *m, const float *dy, int64_t batch, flo
   }
 }
 
-/* ---- Dispatch ----------------------------------------------------------------------------- */
+/* ---- Dispatch -----------------------------------------------------------------------------
+ */
 
 aihw_status aihw_digital_forward_impl(aihw_module *m, const float *x, int64_t batch, float *y) {
   switch (m->kind) {

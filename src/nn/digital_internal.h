@@ -54,16 +54,16 @@ typedef struct aihw_dlinear {
 
 typedef struct aihw_batchnorm {
   aihw_batchnorm_params params;
-  int64_t channels, spatial;      /* spatial: length (1d) or height x width (2d) */
-  int64_t height, width;          /* 2d: the plane; 1d: length, 1 */
-  aihw_nn_param gamma, beta;      /* [channels] when affine */
+  int64_t channels, spatial;         /* spatial: length (1d) or height x width (2d) */
+  int64_t height, width;             /* 2d: the plane; 1d: length, 1 */
+  aihw_nn_param gamma, beta;         /* [channels] when affine */
   float *running_mean, *running_var; /* [channels] when tracking (one allocation) */
   int64_t num_batches_tracked;
-  double *grad;                   /* [2 channels]: d gamma, d beta accumulated */
-  float *grad_f32;                /* [2 channels]: the step's rounded gradients */
+  double *grad;    /* [2 channels]: d gamma, d beta accumulated */
+  float *grad_f32; /* [2 channels]: the step's rounded gradients */
   int has_grad;
-  double *cache_invstd;           /* [channels] of the last forward */
-  int cache_batch_stats;          /* the last forward normalised with batch statistics */
+  double *cache_invstd;  /* [channels] of the last forward */
+  int cache_batch_stats; /* the last forward normalised with batch statistics */
 } aihw_batchnorm;
 
 typedef struct aihw_dropout {
@@ -74,9 +74,9 @@ typedef struct aihw_dropout {
 } aihw_dropout;
 
 struct aihw_digital_state {
-  aihw_dlinear linear;   /* DIGITAL_LINEAR */
-  aihw_batchnorm norm;   /* BATCHNORM1D / 2D */
-  aihw_dropout dropout;  /* DROPOUT */
+  aihw_dlinear linear;  /* DIGITAL_LINEAR */
+  aihw_batchnorm norm;  /* BATCHNORM1D / 2D */
+  aihw_dropout dropout; /* DROPOUT */
 };
 
 /* True for the kinds handled here (DIGITAL_LINEAR .. LOGSOFTMAX). */
@@ -113,7 +113,7 @@ typedef struct aihw_nn_copy {
 
 typedef struct aihw_nn_import {
   const struct aihw_st_dict *dict;
-  unsigned char *used;           /* per tensor of dict: consumed by the module */
+  unsigned char *used;              /* per tensor of dict: consumed by the module */
   struct aihw_state_names *missing; /* names the module expects and the file lacks */
   aihw_nn_copy *copies;
   size_t n_copies, cap_copies;

@@ -154,8 +154,8 @@ aihw_status aihw_dlinear_backward(aihw_module *m, const float *dy, int64_t batch
   /* room for the rows (and the step's gradient) first: a failure records nothing */
   AIHW_TRY(aihw_nn_buffer_grow(&d->acc_x, rows * (size_t)in, (size_t)d->acc_rows * (size_t)in,
                                "accumulated inputs"));
-  AIHW_TRY(aihw_nn_buffer_grow(&d->acc_d, rows * (size_t)out,
-                               (size_t)d->acc_rows * (size_t)out, "accumulated gradients"));
+  AIHW_TRY(aihw_nn_buffer_grow(&d->acc_d, rows * (size_t)out, (size_t)d->acc_rows * (size_t)out,
+                               "accumulated gradients"));
   AIHW_TRY(aihw_nn_buffer_reserve(&d->work, (size_t)(in * out), "weight gradient"));
   if (dx != NULL) {
     const float *w = d->weight.value;

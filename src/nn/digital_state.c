@@ -299,9 +299,9 @@ int aihw_digital_architecture(const aihw_module *m, cJSON *o) {
   case AIHW_MODULE_BATCHNORM2D: {
     const aihw_batchnorm *bn = &m->digital->norm;
     const int two = m->kind == AIHW_MODULE_BATCHNORM2D;
-    int ok = aihw_json_add_item(o, "channels", cJSON_CreateNumber((double)bn->channels)) &&
-             aihw_json_add_item(o, bn_spatial_names[two][0],
-                                cJSON_CreateNumber((double)bn->height));
+    int ok =
+        aihw_json_add_item(o, "channels", cJSON_CreateNumber((double)bn->channels)) &&
+        aihw_json_add_item(o, bn_spatial_names[two][0], cJSON_CreateNumber((double)bn->height));
     if (ok && two)
       ok = aihw_json_add_item(o, "width", cJSON_CreateNumber((double)bn->width));
     return ok && aihw_json_add_item(o, "eps", aihw_json_float_item(bn->params.eps)) &&
@@ -317,8 +317,7 @@ int aihw_digital_architecture(const aihw_module *m, cJSON *o) {
            aihw_json_add_item(o, "seed", cJSON_CreateNumber((double)d->seed)) &&
            aihw_json_add_item(o, "module_id", cJSON_CreateNumber((double)d->module_id));
   }
-  default:
-    return aihw_json_add_item(o, "features", cJSON_CreateNumber((double)m->in_features));
+  default: return aihw_json_add_item(o, "features", cJSON_CreateNumber((double)m->in_features));
   }
 }
 

@@ -1,5 +1,5 @@
-/* Losses (torch.nn.CrossEntropyLoss, NLLLoss and MSELoss with mean reduction, as used by aihwkit's
- * examples, reference §10.2): values and gradients of the mean over the batch.
+/* Losses (torch.nn.CrossEntropyLoss, NLLLoss and MSELoss with mean reduction, as used by
+ * aihwkit's examples, reference §10.2): values and gradients of the mean over the batch.
  * Cross-entropy uses the log-sum-exp with the row maximum subtracted, accumulated in
  * double, so that large logits neither overflow nor lose the small terms:
  *   loss_b = log sum_j exp(l_bj - m_b) + m_b - l_b,label,   dl_bj = (softmax_bj - [j = label])

@@ -74,7 +74,8 @@ AIHW_API aihw_sgd_params aihw_sgd_params_default(float lr) {
   return p;
 }
 
-static aihw_status check_field(const char *name, float v, float lo, float hi, const char *range) {
+static aihw_status check_field(const char *name, float v, float lo, float hi,
+                               const char *range) {
   if (!isfinite(v))
     return aihw_error(AIHW_ERR_NOT_FINITE, "sgd params: %s = %g: must be finite", name,
                       (double)v);
@@ -129,10 +130,12 @@ AIHW_API aihw_status aihw_lr_schedule_validate(const aihw_lr_schedule *s) {
   case AIHW_LR_COSINE:
     if (s->t_max < 1)
       return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
-                        "lr schedule (COSINE): t_max = %lld: must be >= 1", (long long)s->t_max);
+                        "lr schedule (COSINE): t_max = %lld: must be >= 1",
+                        (long long)s->t_max);
     if (!isfinite(s->eta_min))
       return aihw_error(AIHW_ERR_NOT_FINITE,
-                        "lr schedule (COSINE): eta_min = %g: must be finite", (double)s->eta_min);
+                        "lr schedule (COSINE): eta_min = %g: must be finite",
+                        (double)s->eta_min);
     if (s->eta_min < 0.0f)
       return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                         "lr schedule (COSINE): eta_min = %g: must be >= 0", (double)s->eta_min);

@@ -36,19 +36,18 @@
 #define FORMAT_NAME "aihw-module"
 #define FORMAT_VERSION "1"
 
-static const char *const kind_names[] = {
-    [AIHW_MODULE_LINEAR] = "LINEAR",
-    [AIHW_MODULE_SEQUENTIAL] = "SEQUENTIAL",
-    [AIHW_MODULE_RELU] = "RELU",
-    [AIHW_MODULE_SIGMOID] = "SIGMOID",
-    [AIHW_MODULE_TANH] = "TANH",
-    [AIHW_MODULE_FLATTEN] = "FLATTEN",
-    [AIHW_MODULE_DIGITAL_LINEAR] = "DIGITAL_LINEAR",
-    [AIHW_MODULE_BATCHNORM1D] = "BATCHNORM1D",
-    [AIHW_MODULE_BATCHNORM2D] = "BATCHNORM2D",
-    [AIHW_MODULE_DROPOUT] = "DROPOUT",
-    [AIHW_MODULE_SOFTMAX] = "SOFTMAX",
-    [AIHW_MODULE_LOGSOFTMAX] = "LOGSOFTMAX"};
+static const char *const kind_names[] = {[AIHW_MODULE_LINEAR] = "LINEAR",
+                                         [AIHW_MODULE_SEQUENTIAL] = "SEQUENTIAL",
+                                         [AIHW_MODULE_RELU] = "RELU",
+                                         [AIHW_MODULE_SIGMOID] = "SIGMOID",
+                                         [AIHW_MODULE_TANH] = "TANH",
+                                         [AIHW_MODULE_FLATTEN] = "FLATTEN",
+                                         [AIHW_MODULE_DIGITAL_LINEAR] = "DIGITAL_LINEAR",
+                                         [AIHW_MODULE_BATCHNORM1D] = "BATCHNORM1D",
+                                         [AIHW_MODULE_BATCHNORM2D] = "BATCHNORM2D",
+                                         [AIHW_MODULE_DROPOUT] = "DROPOUT",
+                                         [AIHW_MODULE_SOFTMAX] = "SOFTMAX",
+                                         [AIHW_MODULE_LOGSOFTMAX] = "LOGSOFTMAX"};
 enum { N_KINDS = (int)(sizeof kind_names / sizeof kind_names[0]) };
 
 static const char *kind_name(aihw_module_kind k) {
@@ -421,7 +420,8 @@ static aihw_status import_tensors(aihw_module *m, const aihw_st_dict *dict, int 
   size_t tiles = 0, linears = 0;
   count_tree(m, &tiles, &linears);
   const size_t count = aihw_st_dict_count(dict);
-  import_ctx x = {dict, NULL, NULL, NULL, 0, tiles, NULL, 0, linears, {dict, NULL, NULL, NULL, 0, 0}};
+  import_ctx x = {dict,  NULL, NULL, NULL,    0,
+                  tiles, NULL, 0,    linears, {dict, NULL, NULL, NULL, 0, 0}};
   aihw_state_names *unexpected = NULL;
   x.used = aihw_calloc_array(count > 0 ? count : 1, 1, "tensor marks");
   x.missing = aihw_calloc_array(1, sizeof *x.missing, "name list");

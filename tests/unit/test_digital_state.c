@@ -115,9 +115,10 @@ static void save_load_continues_identically_with_momentum_and_dropout(void) {
   CHECK(aihw_module_kind_of(aihw_module_child(b, 5)) == AIHW_MODULE_LOGSOFTMAX);
   aihw_st_dict *d = NULL;
   CHECK_OK(aihw_st_read_file(path, &d));
-  const char *names[] = {"0.weight",       "0.weight.momentum",     "0.bias.momentum",
-                         "1.weight",       "1.bias.momentum",       "1.running_var",
-                         "1.num_batches_tracked", "3.step_counter", "4.bias.momentum"};
+  const char *names[] = {
+      "0.weight",        "0.weight.momentum", "0.bias.momentum",       "1.weight",
+      "1.bias.momentum", "1.running_var",     "1.num_batches_tracked", "3.step_counter",
+      "4.bias.momentum"};
   for (size_t k = 0; k < sizeof names / sizeof names[0]; ++k)
     CHECK(aihw_st_dict_contains(d, names[k]));
   aihw_st_dict_destroy(d);
