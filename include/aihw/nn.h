@@ -218,8 +218,9 @@ AIHW_API aihw_status aihw_batchnorm2d_create(int64_t channels, int64_t height, i
 /* Training mode: the batch mean and the biased batch variance normalise the batch; with
  * track_running_stats the running mean and running variance move towards the batch mean
  * and the unbiased batch variance (M / (M - 1) times the biased one, M = batch x spatial
- * elements per channel) and num_batches_tracked counts the batch, as torch. M = 1 in
- * training is INVALID_ARGUMENT at forward ("more than 1 value per channel"), as torch.
+ * elements per channel) and num_batches_tracked counts the batch, as torch. M = 1 with
+ * batch statistics is INVALID_ARGUMENT at forward ("more than 1 value per channel"), as
+ * torch.
  * Evaluation uses the running statistics (batch statistics without track_running_stats).
  * Backward gives dx and accumulates the gradients of gamma and beta for the step.
  *

@@ -140,10 +140,10 @@ aihw_status aihw_batchnorm_forward(aihw_module *m, const float *x, int64_t batch
   aihw_batchnorm *bn = &m->digital->norm;
   const int64_t C = bn->channels, S = bn->spatial, M = batch * S;
   const int batch_stats = uses_batch_stats(m);
-  if (batch_stats && m->training && M < 2)
+  if (batch_stats && M < 2) /* torch: training, or evaluation without running statistics */
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
-                      "batch normalisation in training needs more than 1 value per channel "
-                      "(batch %lld x %lld spatial), as torch",
+                      "batch normalisation with batch statistics needs more than 1 value per "
+                      "channel (batch %lld x %lld spatial), as torch",
                       (long long)batch, (long long)S);
   const size_t n = (size_t)batch * (size_t)m->in_features;
   AIHW_TRY(aihw_nn_buffer_reserve(&m->cache, n, "normalised input"));

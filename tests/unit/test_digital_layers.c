@@ -429,6 +429,8 @@ static void batchnorm_options(void) {
   float dy[4] = {1, 0, 0, 0}, dx[4];
   CHECK_OK(aihw_module_backward(bn, dy, 4, 1, dx, 1));
   CHECK_STATUS(aihw_module_step(bn, 0.1f), AIHW_ERR_STATE); /* no parameters */
+  CHECK_STATUS(aihw_module_forward(bn, x, 1, 1, y, 1), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("more than 1 value per channel");
   aihw_module_destroy(bn);
 }
 
