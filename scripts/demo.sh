@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job: installs dependencies, builds aihw, then shows what it does — the analog
-# versus exact comparison of `aihw demo` and a short forward benchmark against a bare
-# sgemm (`aihw bench forward --quick`).
+# The main job: installs dependencies, builds aihw, then shows what it does — `aihw demo`
+# (the periphery's error, hardware-aware training on Fashion-MNIST, accuracy after
+# programming into PCM from 1 s to 10 years, pulsed training on ConstantStep devices; plots
+# and a JSON report in build/demo), a device pulse response and short benchmarks, each
+# against its floor.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,8 +14,8 @@ bash scripts/install-deps.sh
 bash scripts/build.sh
 
 echo
-echo "== aihw demo =="
-"$build_dir/aihw" demo
+echo "== aihw demo (writes $build_dir/demo) =="
+"$build_dir/aihw" demo --out "$build_dir/demo"
 echo
 echo "== aihw response: a ReRam device under 200 up and 200 down pulses =="
 "$build_dir/aihw" response --device ReRamSBPresetDevice --pulses 200 --devices 100 \

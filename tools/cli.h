@@ -28,12 +28,16 @@ typedef struct cli_command {
 /* Subcommands (tools/<name>.c). */
 int cli_demo_run(int argc, char **argv);
 void cli_demo_usage(FILE *out);
+/* The periphery comparison that opens the demo (demo_periphery.c); an exit status. */
+int demo_periphery(uint32_t seed);
 int cli_bench_run(int argc, char **argv);
 void cli_bench_usage(FILE *out);
 int cli_response_run(int argc, char **argv);
 void cli_response_usage(FILE *out);
 int cli_train_run(int argc, char **argv);
 void cli_train_usage(FILE *out);
+int cli_infer_run(int argc, char **argv);
+void cli_infer_usage(FILE *out);
 
 /* True if argv[*i] is the flag `name` (no value). */
 int cli_is_flag(char **argv, int i, const char *name);

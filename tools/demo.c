@@ -1,117 +1,65 @@
-/* `aihw demo [--seed N] [--threads N]`: what the analog periphery does to a product.
+/* `aihw demo`: the README's main job — what analog in-memory computing does to a network,
+ * end to end, in a few minutes on two cores:
  *
- * Builds one 256 x 512 tile (256 outputs, 512 inputs) with weights W ~ U(-0.5, 0.5), a
- * batch of 128 inputs x ~ U(-1, 1) and 128 output gradients d ~ U(-1, 1), computes the
- * exact y = W x and z = W^T d with a FLOATING_POINT tile of the same weights, then the
- * same products through ANALOG tiles under several periphery settings, and prints for each
- * the relative error ||y_analog - y_exact|| / ||y_exact|| and the Pearson correlation of
- * forward and backward. All randomness is seeded Philox (results do not depend on
- * --threads). Runs in well under a second.
+ *   1. the periphery: one tile's forward/backward error under several IO settings
+ *      (demo_periphery.c);
+ *   2. hardware-aware training (HWA) of a network on INFERENCE tiles (aihwkit's
+ *      InferenceRPUConfig with additive weight noise during training, Gaussian weight
+ *      clipping and PCM-like programming/drift/read noise) on Fashion-MNIST;
+ *   3. programming that network into PCM and evaluating it from 1 s to 10 years after
+ *      programming, with and without global drift compensation, against its
+ *      floating-point accuracy;
+ *   4. pulsed training of aihwkit's MLP on ConstantStep devices next to the same MLP in
+ *      floating point.
+ *
+ * Writes training.png, drift.png and report.json (every number printed) into --out and
+ * prints where. --quick runs the same steps on small subsets (the CLI test).
  */
+#define _POSIX_C_SOURCE 200809L /* mkdir, isatty, fileno */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "aihw/aihw.h"
 #include "cli.h"
+#include "core/error.h" /* AIHW_TRY */
+#include "models.h"
+#include "plot.h"
 
-enum { DEMO_OUT = 256, DEMO_IN = 512, DEMO_BATCH = 128 };
-#define DEMO_W_MAX 0.5f
+#define DEMO_MAX_EPOCHS 20
+#define DEMO_N_TIMES 8
 
 void cli_demo_usage(FILE *out) {
   fprintf(out,
-          "usage: aihw demo [--seed N] [--threads N]\n"
+          "usage: aihw demo [--out DIR] [--quick] [--hwa-epochs N] [--seed N] [--threads N]\n"
+          "                 [--data-dir DIR]\n"
           "\n"
-          "Compares the forward and backward pass of a %d x %d ANALOG tile (weights\n"
-          "U(-%.1f, %.1f), batch %d, inputs U(-1, 1)) with the exact product under several\n"
-          "periphery settings: relative error ||y - y_exact|| / ||y_exact|| and correlation.\n"
+          "Shows what analog hardware does to a network: the periphery's error on one tile,\n"
+          "hardware-aware training on Fashion-MNIST, accuracy from 1 s to 10 years after\n"
+          "programming into PCM (with and without drift compensation), and pulsed training\n"
+          "on ConstantStep devices. Writes training.png, drift.png and report.json.\n"
           "\n"
-          "  --seed N      seed of the data and of the tiles' noise (default 1)\n"
-          "  --threads N   OpenMP and OpenBLAS threads (results do not depend on it)\n",
-          DEMO_OUT, DEMO_IN, (double)DEMO_W_MAX, (double)DEMO_W_MAX, DEMO_BATCH);
+          "  --out DIR        output folder (default aihw-demo; created if needed)\n"
+          "  --quick          small subsets of the data (seconds instead of minutes)\n"
+          "  --hwa-epochs N   epochs of hardware-aware training (default 3; --quick 1)\n"
+          "  --seed N         seed of weights, noise and shuffling (default 1)\n"
+          "  --threads N      OpenMP and OpenBLAS threads\n"
+          "  --data-dir DIR   Fashion-MNIST IDX files (default %s)\n",
+          MODELS_DEFAULT_DATA_DIR);
 }
 
-/* One periphery setting of the comparison: forward and backward IO parameters. */
-typedef struct demo_setting {
-  const char *name;
-  aihw_io_params forward, backward;
-} demo_setting;
+typedef struct demo_options {
+  const char *out, *data_dir;
+  long hwa_epochs, threads;
+  uint32_t seed;
+  int quick;
+} demo_options;
 
-/* Relative error and Pearson correlation of a against the reference b (n elements). */
-static void compare(const float *a, const float *b, size_t n, double *rel_err, double *corr) {
-  double diff2 = 0.0, ref2 = 0.0, sa = 0.0, sb = 0.0;
-  for (size_t k = 0; k < n; ++k) {
-    double d = (double)a[k] - (double)b[k];
-    diff2 += d * d;
-    ref2 += (double)b[k] * (double)b[k];
-    sa += a[k];
-    sb += b[k];
-  }
-  const double ma = sa / (double)n, mb = sb / (double)n;
-  double cab = 0.0, caa = 0.0, cbb = 0.0;
-  for (size_t k = 0; k < n; ++k) {
-    double da = (double)a[k] - ma, db = (double)b[k] - mb;
-    cab += da * db;
-    caa += da * da;
-    cbb += db * db;
-  }
-  *rel_err = ref2 > 0.0 ? sqrt(diff2 / ref2) : sqrt(diff2);
-  *corr = caa > 0.0 && cbb > 0.0 ? cab / sqrt(caa * cbb) : 0.0;
-}
-
-/* Creates a tile of `config`, sets W, runs forward on x and backward on d. */
-static aihw_status run_tile(const aihw_tile_config *config, const float *w, const float *x,
-                            const float *d, float *y, float *z, const char **what) {
-  aihw_tile *tile = NULL;
-  *what = "aihw_tile_create";
-  aihw_status s = aihw_tile_create(config, DEMO_OUT, DEMO_IN, &tile);
-  if (s == AIHW_OK) {
-    *what = "aihw_tile_set_weights";
-    s = aihw_tile_set_weights(tile, w, DEMO_OUT, DEMO_IN);
-  }
-  if (s == AIHW_OK) {
-    *what = "aihw_tile_forward";
-    s = aihw_tile_forward(tile, x, DEMO_BATCH, DEMO_IN, y, DEMO_OUT);
-  }
-  if (s == AIHW_OK) {
-    *what = "aihw_tile_backward";
-    s = aihw_tile_backward(tile, d, DEMO_BATCH, DEMO_OUT, z, DEMO_IN);
-  }
-  aihw_tile_destroy(tile);
-  return s;
-}
-
-/* Fills the settings table; returns the number of settings or -1 if a preset is missing. */
-static int make_settings(demo_setting *set) {
-  int n = 0;
-  aihw_io_params p;
-
-  if (aihw_io_params_preset("PerfectIOParameters", &p) != AIHW_OK)
-    return -1;
-  set[n++] = (demo_setting){"perfect (is_perfect)", p, p};
-
-  p = aihw_io_params_default();
-  set[n++] = (demo_setting){"IOParameters (default)", p, p};
-
-  p = aihw_io_params_default();
-  p.out_noise = 0.0f;
-  p.inp_noise = 0.0f;
-  p.w_noise = 0.0f;
-  set[n++] = (demo_setting){"default, noise off (DAC/ADC only)", p, p};
-
-  if (aihw_io_params_preset("StandardIOParameters", &p) != AIHW_OK)
-    return -1;
-  set[n++] = (demo_setting){"StandardIOParameters", p, p};
-
-  p = aihw_io_params_default();
-  p.w_noise_type = AIHW_W_NOISE_PCM_READ;
-  p.w_noise = 0.02f;
-  set[n++] = (demo_setting){"default + w_noise 0.02 PCM_READ", p, p};
-  return n;
-}
-
-static int parse_args(int argc, char **argv, uint32_t *seed, long *threads) {
+static int parse_args(int argc, char **argv, demo_options *o) {
   for (int i = 1; i < argc; ++i) {
     const char *value = NULL;
     long v = 0;
@@ -120,16 +68,38 @@ static int parse_args(int argc, char **argv, uint32_t *seed, long *threads) {
       cli_demo_usage(stdout);
       return 1;
     }
-    if ((found = cli_option_value(argc, argv, &i, "--seed", &value)) != 0) {
-      if (found < 0 || cli_parse_long("demo", "--seed", value, 0, 4294967295L, &v) != 0)
+    if (cli_is_flag(argv, i, "--quick")) {
+      o->quick = 1;
+      continue;
+    }
+    if ((found = cli_option_value(argc, argv, &i, "--out", &value)) != 0) {
+      if (found < 0)
         return 2;
-      *seed = (uint32_t)v;
+      o->out = value;
+      continue;
+    }
+    if ((found = cli_option_value(argc, argv, &i, "--data-dir", &value)) != 0) {
+      if (found < 0)
+        return 2;
+      o->data_dir = value;
+      continue;
+    }
+    if ((found = cli_option_value(argc, argv, &i, "--hwa-epochs", &value)) != 0) {
+      if (found < 0 || cli_parse_long("demo", "--hwa-epochs", value, 1, DEMO_MAX_EPOCHS, &v))
+        return 2;
+      o->hwa_epochs = v;
       continue;
     }
     if ((found = cli_option_value(argc, argv, &i, "--threads", &value)) != 0) {
-      if (found < 0 || cli_parse_long("demo", "--threads", value, 1, 4096, &v) != 0)
+      if (found < 0 || cli_parse_long("demo", "--threads", value, 1, 4096, &v))
         return 2;
-      *threads = v;
+      o->threads = v;
+      continue;
+    }
+    if ((found = cli_option_value(argc, argv, &i, "--seed", &value)) != 0) {
+      if (found < 0 || cli_parse_long("demo", "--seed", value, 0, 4294967295L, &v) != 0)
+        return 2;
+      o->seed = (uint32_t)v;
       continue;
     }
     cli_usage_error("demo", argv[i], cli_demo_usage);
@@ -138,94 +108,355 @@ static int parse_args(int argc, char **argv, uint32_t *seed, long *threads) {
   return 0;
 }
 
+/* ---- results ------------------------------------------------------------------------- */
+
+typedef struct demo_run {
+  const char *name, *arch, *rpu;
+  long epochs, batch;
+  float lr;
+  models_epoch e[DEMO_MAX_EPOCHS];
+} demo_run;
+
+typedef struct demo_drift {
+  double times[DEMO_N_TIMES];
+  int n_times;
+  long repeats;
+  int64_t test_images;
+  double fp_accuracy;
+  double mean[2][DEMO_N_TIMES], sd[2][DEMO_N_TIMES]; /* [0]: compensated, [1]: not */
+} demo_drift;
+
+/* Trains `model` for run->epochs epochs, printing one line per epoch. */
+static int train_run(aihw_module *model, const models_split *train, const models_split *test,
+                     uint32_t seed, demo_run *run) {
+  const models_train_options topt = {run->batch, run->epochs, run->lr, seed,
+                                     isatty(fileno(stdout)), run->name};
+  for (long e = 0; e < run->epochs; ++e) {
+    const char *what = NULL;
+    aihw_status s = models_train_epoch(model, train, &topt, e + 1, &run->e[e], &what);
+    if (s == AIHW_OK)
+      s = models_accuracy(model, test, &run->e[e].test_accuracy, &what);
+    if (s != AIHW_OK)
+      return cli_report_failure("demo", what, s);
+    printf("  %s epoch %ld/%ld: loss %.4f, test accuracy %.2f %% (%.1f s)\n", run->name, e + 1,
+           run->epochs, run->e[e].loss, run->e[e].test_accuracy, run->e[e].time_s);
+    fflush(stdout);
+  }
+  return CLI_EXIT_OK;
+}
+
+/* The HWA configuration: aihwkit's InferenceRPUConfig with additive Gaussian weight noise
+ * of 10 % of the largest weight during training, weights clipped at 2.5 sigma of the
+ * layer after every update, and weights scaled per tile to omega = 1 (mapping). */
+static aihw_status hwa_config(uint32_t seed, aihw_tile_config *config,
+                              aihw_mapping_params *mapping) {
+  AIHW_TRY(aihw_tile_config_preset("inference", config));
+  config->seed = seed;
+  config->inference.modifier.type = AIHW_MODIFIER_ADD_NORMAL;
+  config->inference.modifier.std_dev = 0.1f;
+  config->inference.clip.type = AIHW_CLIP_LAYER_GAUSSIAN;
+  config->inference.clip.sigma = 2.5f;
+  *mapping = aihw_mapping_params_default();
+  mapping->weight_scaling_omega = 0.0f;
+  return AIHW_OK;
+}
+
+/* Accuracy after programming and drift: `repeats` programmings, each drifted to every
+ * time; compensation on (index 0) and off (1). */
+static int drift_study(const aihw_module *trained, const models_split *test, uint32_t seed,
+                       demo_drift *d) {
+  const char *what = "aihw_module_convert";
+  aihw_tile_config fp_config = aihw_tile_config_default(AIHW_TILE_FLOATING_POINT);
+  aihw_module *fp = NULL;
+  aihw_status s = aihw_module_convert(trained, &fp_config, NULL, &fp);
+  if (s == AIHW_OK)
+    s = models_accuracy(fp, test, &d->fp_accuracy, &what);
+  aihw_module_destroy(fp);
+  for (int variant = 0; variant < 2 && s == AIHW_OK; ++variant) {
+    aihw_tile_config config;
+    aihw_mapping_params mapping;
+    hwa_config(seed, &config, &mapping);
+    config.inference.drift_compensation =
+        variant == 0 ? AIHW_DRIFT_COMPENSATION_GLOBAL : AIHW_DRIFT_COMPENSATION_NONE;
+    aihw_module *net = NULL;
+    what = "aihw_module_convert";
+    s = aihw_module_convert(trained, &config, NULL, &net);
+    double acc[16][DEMO_N_TIMES];
+    for (long r = 0; r < d->repeats && s == AIHW_OK; ++r) {
+      what = "aihw_module_program_weights";
+      s = aihw_module_set_training(net, 0);
+      if (s == AIHW_OK)
+        s = aihw_module_program_weights(net);
+      for (int k = 0; k < d->n_times && s == AIHW_OK; ++k) {
+        what = "aihw_module_drift_to";
+        s = aihw_module_drift_to(net, (float)d->times[k]);
+        if (s == AIHW_OK)
+          s = models_accuracy(net, test, &acc[r][k], &what);
+      }
+    }
+    aihw_module_destroy(net);
+    for (int k = 0; k < d->n_times && s == AIHW_OK; ++k) {
+      double sum = 0.0, sq = 0.0;
+      for (long r = 0; r < d->repeats; ++r)
+        sum += acc[r][k];
+      const double mean = sum / (double)d->repeats;
+      for (long r = 0; r < d->repeats; ++r)
+        sq += (acc[r][k] - mean) * (acc[r][k] - mean);
+      d->mean[variant][k] = mean;
+      d->sd[variant][k] = d->repeats > 1 ? sqrt(sq / (double)(d->repeats - 1)) : 0.0;
+    }
+  }
+  if (s != AIHW_OK)
+    return cli_report_failure("demo", what, s);
+  return CLI_EXIT_OK;
+}
+
+/* ---- output ---------------------------------------------------------------------------- */
+
+static void format_time(double t, char *out, size_t size) {
+  static const struct {
+    double s;
+    const char *unit;
+  } units[] = {{31536000.0, "y"}, {86400.0, "d"}, {3600.0, "h"}, {60.0, "min"}};
+  for (size_t k = 0; k < sizeof units / sizeof units[0]; ++k)
+    if (t >= units[k].s) {
+      snprintf(out, size, "%.3g %s", t / units[k].s, units[k].unit);
+      return;
+    }
+  snprintf(out, size, "%.3g s", t);
+}
+
+static int write_training_plot(const char *path, const demo_run *runs, int n_runs) {
+  double x[3][DEMO_MAX_EPOCHS], y[3][DEMO_MAX_EPOCHS];
+  plot_series series[3];
+  for (int r = 0; r < n_runs; ++r) {
+    for (long e = 0; e < runs[r].epochs; ++e) {
+      x[r][e] = (double)(e + 1);
+      y[r][e] = runs[r].e[e].test_accuracy;
+    }
+    series[r] = (plot_series){x[r], y[r], NULL, (size_t)runs[r].epochs, runs[r].name, 0, 1};
+  }
+  plot_lines_chart chart = {"Training on Fashion-MNIST", "epoch", "test accuracy (%)",
+                            series, (size_t)n_runs, 0, 0.0, 0.0, 0, 0};
+  char err[256];
+  if (plot_lines_chart_write(path, &chart, err, sizeof err) != 0) {
+    fprintf(stderr, "aihw demo: %s\n", err);
+    return CLI_EXIT_FAILURE;
+  }
+  return CLI_EXIT_OK;
+}
+
+static int write_drift_plot(const char *path, const demo_drift *d, const char *arch) {
+  double ref_x[2] = {d->times[0], d->times[d->n_times - 1]};
+  double ref_y[2] = {d->fp_accuracy, d->fp_accuracy};
+  plot_series series[3] = {
+      {d->times, d->mean[0], d->sd[0], (size_t)d->n_times, "PCM, global drift compensation", 0,
+       1},
+      {d->times, d->mean[1], d->sd[1], (size_t)d->n_times, "PCM, no compensation", 0, 1},
+      {ref_x, ref_y, NULL, 2, "floating point", 1, 0}};
+  char title[160];
+  snprintf(title, sizeof title, "%s (HWA-trained) after programming into PCM (%ld repeats)",
+           arch, d->repeats);
+  plot_lines_chart chart = {title, "time after programming (s)", "test accuracy (%)", series,
+                            3, 1, 0.0, 0.0, 0, 0};
+  char err[256];
+  if (plot_lines_chart_write(path, &chart, err, sizeof err) != 0) {
+    fprintf(stderr, "aihw demo: %s\n", err);
+    return CLI_EXIT_FAILURE;
+  }
+  return CLI_EXIT_OK;
+}
+
+static void json_run(FILE *f, const demo_run *r) {
+  fprintf(f, "{\"name\": \"%s\", \"arch\": \"%s\", \"rpu\": \"%s\", \"epochs\": [", r->name,
+          r->arch, r->rpu);
+  for (long e = 0; e < r->epochs; ++e)
+    fprintf(f, "%s{\"epoch\": %ld, \"loss\": %.6g, \"test_accuracy\": %.2f, \"time_s\": %.3f}",
+            e ? ", " : "", e + 1, r->e[e].loss, r->e[e].test_accuracy, r->e[e].time_s);
+  fprintf(f, "]}");
+}
+
+static void json_array(FILE *f, const double *v, int n, const char *fmt) {
+  fputc('[', f);
+  for (int k = 0; k < n; ++k) {
+    if (k)
+      fputs(", ", f);
+    fprintf(f, fmt, v[k]);
+  }
+  fputc(']', f);
+}
+
+/* report.json, written to a temporary name and renamed. */
+static int write_report(const char *path, const demo_options *o, const demo_run *runs,
+                        int n_runs, const demo_drift *d, double total_s) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (f == NULL) {
+    fprintf(stderr, "aihw demo: cannot write '%s': %s\n", tmp, strerror(errno));
+    return CLI_EXIT_FAILURE;
+  }
+  fprintf(f, "{\"aihw_version\": \"%s\", \"seed\": %u, \"quick\": %s, \"threads\": %d,\n",
+          aihw_version_string(), (unsigned)o->seed, o->quick ? "true" : "false",
+          cli_max_threads());
+  fprintf(f, " \"training\": [");
+  for (int r = 0; r < n_runs; ++r) {
+    fputs(r ? ",\n   " : "", f);
+    json_run(f, &runs[r]);
+  }
+  fprintf(f, "],\n \"drift\": {\"arch\": \"%s\", \"test_images\": %lld, \"repeats\": %ld, "
+             "\"fp_accuracy\": %.2f, \"times\": ",
+          runs[0].arch, (long long)d->test_images, d->repeats, d->fp_accuracy);
+  json_array(f, d->times, d->n_times, "%.10g");
+  fputs(",\n   \"compensated\": {\"accuracy_mean\": ", f);
+  json_array(f, d->mean[0], d->n_times, "%.2f");
+  fputs(", \"accuracy_std\": ", f);
+  json_array(f, d->sd[0], d->n_times, "%.2f");
+  fputs("},\n   \"uncompensated\": {\"accuracy_mean\": ", f);
+  json_array(f, d->mean[1], d->n_times, "%.2f");
+  fputs(", \"accuracy_std\": ", f);
+  json_array(f, d->sd[1], d->n_times, "%.2f");
+  fprintf(f, "}},\n \"total_time_s\": %.1f}\n", total_s);
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+    fprintf(stderr, "aihw demo: cannot write '%s': %s\n", path, strerror(errno));
+    remove(tmp);
+    return CLI_EXIT_FAILURE;
+  }
+  return CLI_EXIT_OK;
+}
+
+/* ---- the demo --------------------------------------------------------------------------- */
+
 int cli_demo_run(int argc, char **argv) {
-  uint32_t seed = 1;
-  long threads = 0;
-  int parsed = parse_args(argc, argv, &seed, &threads);
+  demo_options o = {.out = "aihw-demo", .seed = 1};
+  int parsed = parse_args(argc, argv, &o);
   if (parsed == 1)
     return CLI_EXIT_OK;
   if (parsed != 0)
     return CLI_EXIT_USAGE;
-  if (threads > 0)
-    cli_set_threads((int)threads);
-
-  const size_t nw = (size_t)DEMO_OUT * DEMO_IN;
-  const size_t nx = (size_t)DEMO_BATCH * DEMO_IN, ny = (size_t)DEMO_BATCH * DEMO_OUT;
-  float *w = malloc(nw * sizeof *w), *x = malloc(nx * sizeof *x), *d = malloc(ny * sizeof *d);
-  float *y_exact = malloc(ny * sizeof(float)), *z_exact = malloc(nx * sizeof(float));
-  float *y = malloc(ny * sizeof(float)), *z = malloc(nx * sizeof(float));
-  int rc = CLI_EXIT_FAILURE;
-  if (!w || !x || !d || !y_exact || !z_exact || !y || !z) {
-    fprintf(stderr, "aihw demo: out of memory\n");
-    goto done;
+  if (o.threads > 0)
+    cli_set_threads((int)o.threads);
+  if (o.hwa_epochs == 0)
+    o.hwa_epochs = o.quick ? 1 : 3;
+  if (mkdir(o.out, 0777) != 0 && errno != EEXIST) {
+    fprintf(stderr, "aihw demo: cannot create the output folder '%s': %s\n", o.out,
+            strerror(errno));
+    return CLI_EXIT_FAILURE;
   }
-  cli_fill_uniform(w, DEMO_OUT, DEMO_IN, -DEMO_W_MAX, DEMO_W_MAX, seed, 1);
-  cli_fill_uniform(x, DEMO_BATCH, DEMO_IN, -1.0f, 1.0f, seed, 2);
-  cli_fill_uniform(d, DEMO_BATCH, DEMO_OUT, -1.0f, 1.0f, seed, 3);
+  char training_png[4096], drift_png[4096], report[4096];
+  snprintf(training_png, sizeof training_png, "%s/training.png", o.out);
+  snprintf(drift_png, sizeof drift_png, "%s/drift.png", o.out);
+  snprintf(report, sizeof report, "%s/report.json", o.out);
+  char err[256];
+  if (plot_check_path(training_png, err, sizeof err) != 0) {
+    fprintf(stderr, "aihw demo: --out: %s\n", err);
+    return CLI_EXIT_FAILURE;
+  }
+  const double start = models_now_s();
 
-  const char *what = NULL;
-  aihw_tile_config exact = aihw_tile_config_default(AIHW_TILE_FLOATING_POINT);
-  exact.seed = seed;
-  aihw_status s = run_tile(&exact, w, x, d, y_exact, z_exact, &what);
+  printf("== 1. The periphery: one tile against the exact product ==\n");
+  int rc = demo_periphery(o.seed);
+  if (rc != CLI_EXIT_OK)
+    return rc;
+
+  models_split train = {0}, test = {0}, drift_test = {0};
+  aihw_module *hwa = NULL, *pulsed = NULL, *fp = NULL;
+  rc = models_load_data("demo", o.data_dir, o.quick ? 2000 : 0, o.quick ? 500 : 0, &train,
+                        &test);
+  if (rc != CLI_EXIT_OK)
+    goto done;
+  /* the drift table evaluates many times: the first half of the test set */
+  drift_test = test;
+  drift_test.n = o.quick ? test.n : test.n / 2;
+
+  demo_run runs[3];
+  memset(runs, 0, sizeof runs);
+  /* --quick: small batches and a larger rate get the sigmoid MLP off its initial
+   * plateau within 2,000 images */
+  const long batch = o.quick ? 8 : 64;
+  const float lr = o.quick ? 0.2f : 0.05f;
+  runs[0] = (demo_run){.name = "HWA mlp (PCM inference tiles)", .arch = "mlp",
+                       .rpu = "inference + HWA", .epochs = o.hwa_epochs, .batch = batch,
+                       .lr = o.quick ? lr : 0.1f};
+  runs[1] = (demo_run){.name = "mlp, ConstantStep devices", .arch = "mlp",
+                       .rpu = "ConstantStepDevice", .epochs = o.quick ? 1 : 2, .batch = batch,
+                       .lr = lr};
+  runs[2] = (demo_run){.name = "mlp, floating point", .arch = "mlp", .rpu = "floating-point",
+                       .epochs = o.quick ? 1 : 2, .batch = batch, .lr = lr};
+
+  printf("\n== 2. Hardware-aware training on Fashion-MNIST (%lld training images) ==\n",
+         (long long)train.n);
+  aihw_tile_config config;
+  aihw_mapping_params mapping;
+  aihw_status s = hwa_config(o.seed, &config, &mapping);
   if (s != AIHW_OK) {
-    rc = cli_report_failure("demo", what, s);
+    rc = cli_report_failure("demo", "HWA configuration", s);
     goto done;
   }
-
-  demo_setting settings[8];
-  int n_settings = make_settings(settings);
-  if (n_settings < 0) {
-    rc = cli_report_failure("demo", "aihw_io_params_preset", aihw_last_status());
+  printf("  %s: InferenceRPUConfig, training weight noise N(0, (0.1 max|W|)^2), clip at "
+         "2.5 sigma, omega 1\n",
+         runs[0].arch);
+  rc = models_build("demo", runs[0].arch, &config, &mapping, train.features, &hwa);
+  if (rc == CLI_EXIT_OK)
+    rc = train_run(hwa, &train, &test, o.seed, &runs[0]);
+  if (rc != CLI_EXIT_OK)
     goto done;
+
+  static const double times[DEMO_N_TIMES] = {1.0,      60.0,      3600.0,     86400.0,
+                                             604800.0, 2592000.0, 31536000.0, 315360000.0};
+  demo_drift d;
+  memset(&d, 0, sizeof d);
+  memcpy(d.times, times, sizeof times);
+  d.n_times = DEMO_N_TIMES;
+  d.repeats = o.quick ? 1 : 3;
+  d.test_images = drift_test.n;
+  if (o.quick) {
+    d.times[1] = 86400.0;
+    d.times[2] = 315360000.0;
+    d.n_times = 3;
+  }
+  printf("\n== 3. Programmed into PCM: accuracy from 1 s to 10 years (%ld repeats, %lld test "
+         "images) ==\n",
+         d.repeats, (long long)d.test_images);
+  rc = drift_study(hwa, &drift_test, o.seed, &d);
+  if (rc != CLI_EXIT_OK)
+    goto done;
+  printf("  floating-point accuracy of the same weights: %.2f %%\n", d.fp_accuracy);
+  printf("  %12s  %22s  %22s\n", "time", "drift compensated", "not compensated");
+  for (int k = 0; k < d.n_times; ++k) {
+    char t[32];
+    format_time(d.times[k], t, sizeof t);
+    printf("  %12s  %13.2f +- %5.2f  %13.2f +- %5.2f\n", t, d.mean[0][k], d.sd[0][k],
+           d.mean[1][k], d.sd[1][k]);
   }
 
-  const aihw_io_params def = aihw_io_params_default();
-  printf("aihw demo: ANALOG tile %d outputs x %d inputs vs the exact product (FLOATING_POINT)"
-         "\n",
-         DEMO_OUT, DEMO_IN);
-  printf("  W ~ U(-%.1f, %.1f); forward x ~ U(-1, 1) [%d][%d]; backward d ~ U(-1, 1) "
-         "[%d][%d]; seed %u\n",
-         (double)DEMO_W_MAX, (double)DEMO_W_MAX, DEMO_BATCH, DEMO_IN, DEMO_BATCH, DEMO_OUT,
-         (unsigned)seed);
-  printf("  default periphery: inp_res 1/%.0f (DAC), out_res 1/%.0f (ADC), out_bound %g, "
-         "out_noise %g,\n  noise management %s, bound management %s (forward only)\n",
-         def.inp_res > 0.0f && def.inp_res < 1.0f ? 1.0 / (double)def.inp_res
-                                                  : (double)def.inp_res,
-         def.out_res > 0.0f && def.out_res < 1.0f ? 1.0 / (double)def.out_res
-                                                  : (double)def.out_res,
-         (double)def.out_bound, (double)def.out_noise,
-         aihw_noise_management_name(def.noise_management),
-         aihw_bound_management_name(def.bound_management));
-  printf("\n  %-34s %12s %10s %12s %10s\n", "periphery (forward and backward)", "fwd rel.err",
-         "fwd corr", "bwd rel.err", "bwd corr");
-  printf("  %-34s %12s %10s %12s %10s\n", "----------------------------------", "-----------",
-         "--------", "-----------", "--------");
-  for (int k = 0; k < n_settings; ++k) {
-    aihw_tile_config config = aihw_tile_config_default(AIHW_TILE_ANALOG);
-    config.device = aihw_device_params_default(AIHW_DEVICE_IDEAL); /* weights stored exactly */
-    config.forward = settings[k].forward;
-    config.backward = settings[k].backward;
-    config.seed = seed;
-    s = run_tile(&config, w, x, d, y, z, &what);
-    if (s != AIHW_OK) {
-      rc = cli_report_failure("demo", what, s);
+  printf("\n== 4. Pulsed training of the MLP on ConstantStep devices (batch %ld, lr %g) ==\n",
+         batch, (double)lr);
+  for (int r = 1; r <= 2; ++r) {
+    aihw_module **net = r == 1 ? &pulsed : &fp;
+    rc = models_load_rpu("demo", runs[r].rpu, o.seed, &config, &mapping);
+    if (rc == CLI_EXIT_OK)
+      rc = models_build("demo", runs[r].arch, &config, &mapping, train.features, net);
+    if (rc == CLI_EXIT_OK)
+      rc = train_run(*net, &train, &test, o.seed, &runs[r]);
+    if (rc != CLI_EXIT_OK)
       goto done;
-    }
-    double fwd_err, fwd_corr, bwd_err, bwd_corr;
-    compare(y, y_exact, ny, &fwd_err, &fwd_corr);
-    compare(z, z_exact, nx, &bwd_err, &bwd_corr);
-    printf("  %-34s %11.3f%% %10.5f %11.3f%% %10.5f\n", settings[k].name, 100.0 * fwd_err,
-           fwd_corr, 100.0 * bwd_err, bwd_corr);
   }
-  printf("\n  rel.err = ||y - y_exact|| / ||y_exact|| over the whole batch; corr = Pearson.\n");
-  rc = CLI_EXIT_OK;
+
+  rc = write_training_plot(training_png, runs, 3);
+  if (rc == CLI_EXIT_OK)
+    rc = write_drift_plot(drift_png, &d, runs[0].arch);
+  if (rc == CLI_EXIT_OK)
+    rc = write_report(report, &o, runs, 3, &d, models_now_s() - start);
+  if (rc == CLI_EXIT_OK)
+    printf("\nwrote %s, %s and %s (%.0f s)\n", training_png, drift_png, report,
+           models_now_s() - start);
 done:
-  free(w);
-  free(x);
-  free(d);
-  free(y_exact);
-  free(z_exact);
-  free(y);
-  free(z);
+  aihw_module_destroy(hwa);
+  aihw_module_destroy(pulsed);
+  aihw_module_destroy(fp);
+  models_split_free(&train);
+  models_split_free(&test);
   return rc;
 }

@@ -16,6 +16,8 @@ static const cli_command commands[] = {
      cli_response_run, cli_response_usage},
     {"train", "train a network on Fashion-MNIST, per-epoch loss and test accuracy",
      cli_train_run, cli_train_usage},
+    {"infer", "accuracy of a trained network after programming and drift", cli_infer_run,
+     cli_infer_usage},
     {"bench", "benchmarks, each against its floor (aihw bench <op>)", cli_bench_run,
      cli_bench_usage},
 };

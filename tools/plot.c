@@ -31,8 +31,13 @@ enum {
   PLOT_CURVE = 3,  /* the curve */
   PLOT_BAND = 4,   /* the band (semi-transparent) */
   PLOT_LEGEND = 5, /* legend background */
-  PLOT_COLOURS = 6
+  PLOT_SERIES = 6, /* first series colour of plot_lines_chart (PLOT_MAX_SERIES of them) */
+  PLOT_COLOURS = PLOT_SERIES + PLOT_MAX_SERIES
 };
+
+/* Series colours (colour map 0 from PLOT_SERIES on): dark blue, orange, green, red, grey. */
+static const unsigned char SERIES_RGB[PLOT_MAX_SERIES][3] = {
+    {20, 70, 160}, {220, 110, 20}, {40, 140, 60}, {190, 30, 45}, {110, 110, 110}};
 
 static void set_err(char *err, size_t err_size, const char *fmt, ...) {
   if (err == NULL || err_size == 0)
@@ -105,6 +110,8 @@ static void set_colours(void) {
   plscol0(PLOT_CURVE, 20, 70, 160);
   plscol0a(PLOT_BAND, 70, 130, 220, 0.30);
   plscol0(PLOT_LEGEND, 255, 255, 255);
+  for (int k = 0; k < PLOT_MAX_SERIES; ++k)
+    plscol0(PLOT_SERIES + k, SERIES_RGB[k][0], SERIES_RGB[k][1], SERIES_RGB[k][2]);
 }
 
 static void draw_legend(const plot_band_chart *c) {
@@ -236,38 +243,29 @@ int plot_check_path(const char *path, char *err, size_t err_size) {
   return 0;
 }
 
-int plot_band_chart_write(const char *path, const plot_band_chart *chart, char *err,
-                          size_t err_size) {
-  const char *device = plot_device_for_path(path);
-  if (device == NULL) {
-    set_err(err, err_size, "'%s': the file name must end in .png or .svg",
-            path != NULL ? path : "(null)");
-    return -1;
-  }
-  if (check_chart(chart, err, err_size) != 0)
-    return -1;
-
-  double *pts = malloc(sizeof *pts * 4 * chart->n);
-  if (pts == NULL) {
+/* Renders draw_fn(chart, scratch) into `path` through a temporary file (see the file
+ * comment); the caller has checked the chart. */
+static int render(const char *path, const char *device, int width_px, int height_px,
+                  void (*draw_fn)(const void *, double *), const void *chart, size_t scratch_n,
+                  char *err, size_t err_size) {
+  double *scratch = malloc(sizeof *scratch * (scratch_n > 0 ? scratch_n : 1));
+  if (scratch == NULL) {
     set_err(err, err_size, "out of memory");
     return -1;
   }
   char *tmp = create_temporary(path, err, err_size);
   if (tmp == NULL) {
-    free(pts);
+    free(scratch);
     return -1;
   }
-
-  const int width = chart->width_px > 0 ? chart->width_px : 960;
-  const int height = chart->height_px > 0 ? chart->height_px : 640;
   plsdev(device);
   plsfnam(tmp);
-  plspage(0.0, 0.0, width, height, 0, 0);
+  plspage(0.0, 0.0, width_px > 0 ? width_px : 960, height_px > 0 ? height_px : 640, 0, 0);
   set_colours();
   plinit();
-  draw(chart, pts);
+  draw_fn(chart, scratch);
   plend();
-  free(pts);
+  free(scratch);
 
   struct stat st;
   int rc = 0;
@@ -282,4 +280,166 @@ int plot_band_chart_write(const char *path, const plot_band_chart *chart, char *
     unlink(tmp);
   free(tmp);
   return rc;
+}
+
+static void draw_band(const void *chart, double *pts) { draw(chart, pts); }
+
+int plot_band_chart_write(const char *path, const plot_band_chart *chart, char *err,
+                          size_t err_size) {
+  const char *device = plot_device_for_path(path);
+  if (device == NULL) {
+    set_err(err, err_size, "'%s': the file name must end in .png or .svg",
+            path != NULL ? path : "(null)");
+    return -1;
+  }
+  if (check_chart(chart, err, err_size) != 0)
+    return -1;
+  return render(path, device, chart->width_px, chart->height_px, draw_band, chart,
+                4 * chart->n, err, err_size);
+}
+
+/* ---- several series --------------------------------------------------------------------- */
+
+
+static double series_x(const plot_lines_chart *c, double x) { return c->log_x ? log10(x) : x; }
+
+static int check_lines(const plot_lines_chart *c, char *err, size_t err_size) {
+  if (c == NULL || c->series == NULL || c->count < 1 || c->count > PLOT_MAX_SERIES) {
+    set_err(err, err_size, "a chart needs 1 to %d series", PLOT_MAX_SERIES);
+    return -1;
+  }
+  double lo = INFINITY, hi = -INFINITY;
+  for (size_t s = 0; s < c->count; ++s) {
+    const plot_series *ser = &c->series[s];
+    if (ser->x == NULL || ser->y == NULL || ser->n < 1 || ser->n > (size_t)INT32_MAX / 2) {
+      set_err(err, err_size, "series %zu has no points", s);
+      return -1;
+    }
+    for (size_t k = 0; k < ser->n; ++k) {
+      if (!isfinite(ser->x[k]) || !isfinite(ser->y[k]) || (c->log_x && !(ser->x[k] > 0.0)) ||
+          (ser->band != NULL && !(isfinite(ser->band[k]) && ser->band[k] >= 0.0))) {
+        set_err(err, err_size, "point %zu of series %zu is not finite%s", k, s,
+                c->log_x ? " and positive" : "");
+        return -1;
+      }
+      lo = fmin(lo, ser->x[k]);
+      hi = fmax(hi, ser->x[k]);
+    }
+  }
+  return 0;
+}
+
+static void draw_lines(const void *chart, double *pts) {
+  const plot_lines_chart *c = chart;
+  double x_lo = INFINITY, x_hi = -INFINITY, y_lo = INFINITY, y_hi = -INFINITY;
+  for (size_t s = 0; s < c->count; ++s)
+    for (size_t k = 0; k < c->series[s].n; ++k) {
+      const plot_series *ser = &c->series[s];
+      const double band = ser->band != NULL ? ser->band[k] : 0.0;
+      x_lo = fmin(x_lo, series_x(c, ser->x[k]));
+      x_hi = fmax(x_hi, series_x(c, ser->x[k]));
+      y_lo = fmin(y_lo, ser->y[k] - band);
+      y_hi = fmax(y_hi, ser->y[k] + band);
+    }
+  if (c->y_min < c->y_max) {
+    y_lo = c->y_min;
+    y_hi = c->y_max;
+  } else {
+    double span = y_hi - y_lo;
+    if (!(span > 0.0))
+      span = fabs(y_lo) > 0.0 ? 0.2 * fabs(y_lo) : 1.0;
+    y_lo -= 0.06 * span;
+    y_hi += 0.16 * span; /* room for the legend */
+  }
+  const double x_pad = x_hi > x_lo ? 0.02 * (x_hi - x_lo) : 0.5; /* one x: a unit window */
+  x_lo -= x_pad;
+  x_hi += x_pad;
+
+  pladv(0);
+  plschr(0.0, 1.05);
+  plvpor(0.10, 0.97, 0.11, 0.855);
+  plwind(x_lo, x_hi, y_lo, y_hi);
+  plcol0(PLOT_GRID);
+  plwidth(0.8);
+  plbox(c->log_x ? "gl" : "g", 0.0, 0, "g", 0.0, 0);
+
+  for (size_t s = 0; s < c->count; ++s) {
+    const plot_series *ser = &c->series[s];
+    const size_t n = ser->n;
+    double *px = pts, *py = pts + 2 * n;
+    const PLINT colour = (PLINT)(PLOT_SERIES + s);
+    if (ser->band != NULL && n >= 2) {
+      for (size_t k = 0; k < n; ++k) {
+        px[k] = series_x(c, ser->x[k]);
+        py[k] = ser->y[k] + ser->band[k];
+        px[2 * n - 1 - k] = px[k];
+        py[2 * n - 1 - k] = ser->y[k] - ser->band[k];
+      }
+      const unsigned char *rgb = SERIES_RGB[s];
+      plscol0a(PLOT_BAND, rgb[0], rgb[1], rgb[2], 0.18);
+      plcol0(PLOT_BAND);
+      plfill((PLINT)(2 * n), px, py);
+    }
+    for (size_t k = 0; k < n; ++k)
+      px[k] = series_x(c, ser->x[k]);
+    plcol0(colour);
+    plwidth(2.5);
+    pllsty(ser->dashed ? 2 : 1);
+    if (n >= 2)
+      plline((PLINT)n, px, ser->y);
+    pllsty(1);
+    if (ser->points)
+      plpoin((PLINT)n, px, ser->y, 17);
+  }
+
+  plcol0(PLOT_INK);
+  plwidth(1.2);
+  plbox(c->log_x ? "bcnstl" : "bcnst", 0.0, 0, "bcnstv", 0.0, 0);
+  pllab(c->x_label != NULL ? c->x_label : "", c->y_label != NULL ? c->y_label : "", "");
+  if (c->title != NULL) {
+    plschr(0.0, 1.3);
+    plmtex("t", 2.5, 0.0, 0.0, c->title);
+    plschr(0.0, 1.05);
+  }
+
+  PLINT opt[PLOT_MAX_SERIES], text_colors[PLOT_MAX_SERIES], line_colors[PLOT_MAX_SERIES];
+  PLINT line_styles[PLOT_MAX_SERIES], zero[PLOT_MAX_SERIES] = {0};
+  PLFLT line_widths[PLOT_MAX_SERIES], fzero[PLOT_MAX_SERIES] = {0};
+  const char *text[PLOT_MAX_SERIES];
+  PLINT n = 0;
+  for (size_t s = 0; s < c->count; ++s) {
+    if (c->series[s].label == NULL)
+      continue;
+    opt[n] = PL_LEGEND_LINE;
+    text[n] = c->series[s].label;
+    text_colors[n] = PLOT_INK;
+    line_colors[n] = (PLINT)(PLOT_SERIES + s);
+    line_styles[n] = c->series[s].dashed ? 2 : 1;
+    line_widths[n] = 2.5;
+    ++n;
+  }
+  if (n > 0) {
+    PLFLT width = 0.0, height = 0.0;
+    pllegend(&width, &height, 0, PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE, 0.02,
+             0.02, 0.05, PLOT_LEGEND, PLOT_GRID, 1, n, 1, n, opt, 0.8, 0.85, 1.5, 0.0,
+             text_colors, text, zero, zero, fzero, fzero, line_colors, line_styles,
+             line_widths, NULL, NULL, NULL, NULL);
+  }
+}
+
+int plot_lines_chart_write(const char *path, const plot_lines_chart *chart, char *err,
+                           size_t err_size) {
+  const char *device = plot_device_for_path(path);
+  if (device == NULL) {
+    set_err(err, err_size, "'%s': the file name must end in .png or .svg",
+            path != NULL ? path : "(null)");
+    return -1;
+  }
+  if (check_lines(chart, err, err_size) != 0)
+    return -1;
+  size_t most = 0;
+  for (size_t s = 0; s < chart->count; ++s)
+    most = chart->series[s].n > most ? chart->series[s].n : most;
+  return render(path, device, chart->width_px, chart->height_px, draw_lines, chart, 4 * most,
+                err, err_size);
 }

@@ -48,4 +48,37 @@ int plot_check_path(const char *path, char *err, size_t err_size);
 int plot_band_chart_write(const char *path, const plot_band_chart *chart, char *err,
                           size_t err_size);
 
+/* ---- several series ----------------------------------------------------------------- */
+
+#define PLOT_MAX_SERIES 5
+
+/* One series: points (x[k], y[k]), joined by a line (dashed if asked), with markers if
+ * `points`, and a translucent band y ± band[k] in the series' colour when band is not
+ * NULL. Arrays are caller-owned. */
+typedef struct plot_series {
+  const double *x, *y, *band;
+  size_t n; /* >= 1 */
+  const char *label; /* legend entry; NULL: not in the legend */
+  int dashed, points;
+} plot_series;
+
+/* Up to PLOT_MAX_SERIES series in distinct colours (blue, orange, green, red, grey), a
+ * legend inside the top right corner, and a logarithmic x axis (labels 10^k; every x must
+ * be > 0) when log_x is set. y_min < y_max fixes the y range; otherwise it follows the
+ * data. */
+typedef struct plot_lines_chart {
+  const char *title, *x_label, *y_label;
+  const plot_series *series;
+  size_t count;
+  int log_x;
+  double y_min, y_max;
+  int width_px, height_px; /* 0 = 960 x 640 */
+} plot_lines_chart;
+
+/* Draws the chart into `path` (.png or .svg), atomically as plot_band_chart_write.
+ * Returns 0, or -1 with a message (bad extension, no series, non-finite points, x <= 0
+ * on a log axis, unwritable file). */
+int plot_lines_chart_write(const char *path, const plot_lines_chart *chart, char *err,
+                           size_t err_size);
+
 #endif

@@ -41,6 +41,26 @@ AIHW_API aihw_mapping_params aihw_mapping_params_default(void);
 AIHW_API aihw_status aihw_mapping_params_validate(const aihw_mapping_params *params,
                                                   const char *what);
 
+/* Mapping parameters as JSON with aihwkit's field names:
+ *   {"digital_bias": true, "weight_scaling_omega": 0, "weight_scaling_columnwise": false,
+ *    "weight_scaling_lr_compensation": false, "learn_out_scaling": false,
+ *    "out_scaling_columnwise": false, "max_input_size": 512, "max_output_size": 512}
+ * to_json validates first; *json_out is malloc'ed (free()). from_json: absent keys keep
+ * aihw_mapping_params_default()'s values; unknown or duplicate keys, wrong types and
+ * values failing aihw_mapping_params_validate are errors naming the key (FORMAT,
+ * INVALID_ARGUMENT, NOT_FINITE or UNSUPPORTED); *params unchanged on error. */
+AIHW_API aihw_status aihw_mapping_params_to_json(const aihw_mapping_params *params,
+                                                 char **json_out);
+AIHW_API aihw_status aihw_mapping_params_from_json(const char *json,
+                                                   aihw_mapping_params *params);
+
+/* A whole RPU configuration (aihwkit's RPUConfig) as one JSON object: the object of
+ * aihw_tile_config_to_json plus an optional "mapping" member (the object above). The
+ * mapping is read here, everything else by aihw_tile_config_from_json with its rules.
+ * *config and *mapping are both written on success and both unchanged on error. */
+AIHW_API aihw_status aihw_rpu_config_from_json(const char *json, aihw_tile_config *config,
+                                               aihw_mapping_params *mapping);
+
 /* Split sizes of one dimension (§7.3): n = ceil(size / max) pieces (1 if max == 0), sizes
  * base + 1 for the first `size % n` pieces. Writes up to `capacity` sizes; *count gets n. */
 AIHW_API aihw_status aihw_mapping_split(int64_t size, int64_t max, int64_t *sizes,
@@ -137,8 +157,11 @@ AIHW_API aihw_status aihw_module_set_training(aihw_module *module, int training)
  * layer has none or it is not wanted; set: NULL keeps the bias; a non-NULL b for a layer
  * without bias is INVALID_ARGUMENT). Logical weights include the mapping's output scales
  * (weight_scaling_omega > 0: set stores W / alpha per tile or row with max = omega).
- * force_exact = 1: exact copies; 0: realistic when the layer's tiles are ANALOG or
- * INFERENCE — not supported yet (UNSUPPORTED); FLOATING_POINT tiles are always exact.
+ * force_exact = 1: exact copies; 0: realistic (aihwkit's realistic_read_write, §7.1):
+ * each tile is written by closed-loop pulsed programming with n_loops 10 and lr 0.01 and
+ * read by one noisy forward of one-hot inputs (aihw_tile_set_weights_realistic /
+ * _get_weights_realistic: exact for FLOATING_POINT tiles, program for INFERENCE tiles);
+ * the digital bias is always exact; layers with an analog bias column: UNSUPPORTED.
  * Non-finite values: NOT_FINITE naming the element, weights unchanged. */
 AIHW_API aihw_status aihw_linear_set_weights(aihw_module *module, const float *w,
                                              const float *b, int force_exact);
@@ -353,6 +376,43 @@ AIHW_API aihw_status aihw_module_load(aihw_module *module, const char *path, int
  * caller (aihw_module_destroy); unchanged on error. Errors as aihw_module_load, plus those
  * of the constructors for an invalid architecture. */
 AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out);
+
+/* ---- PyTorch parameters and conversion (§7.5) -------------------------------------- */
+
+/* Learnable parameters under the names torch's state_dict() gives the same nn.Sequential:
+ * "<index>.weight" [out][in] and "<index>.bias" [out] of every LINEAR layer, nested
+ * containers adding one index per level ("1.0.weight"). Parameter-free modules take their
+ * index as in torch (Linear, Sigmoid, Linear: "0.weight", "2.weight"). The file is a
+ * safetensors file with F32 tensors and metadata {"format": "pt"}, written atomically
+ * (temporary file, sync, rename): Python's safetensors.torch.load_file reads it. Values
+ * are the logical weights (aihw_linear_get_weights with force_exact = 1).
+ * Errors: INVALID_ARGUMENT (NULL), OUT_OF_MEMORY, IO naming the file. */
+AIHW_API aihw_status aihw_module_save_torch(const aihw_module *module, const char *path);
+
+/* Loads such parameters (e.g. saved by PyTorch's safetensors.torch.save_file(
+ * model.state_dict(), path)) into the module: F32, F64, F16 and BF16 tensors are converted
+ * to float; every weight is written exactly (force_exact = 1; inference tiles lose their
+ * programmed state, as with any set_weights). strict = 1: every parameter the module has
+ * must be in the file and every tensor of the file must be a parameter, else FORMAT
+ * listing the missing and unexpected names; strict = 0: absent parameters keep their
+ * values and extra tensors are ignored. A tensor of another shape is SHAPE, of another
+ * dtype FORMAT, with a non-finite value NOT_FINITE (naming the tensor and element), in
+ * both modes. Everything is validated before any module changes.
+ * Errors: INVALID_ARGUMENT; IO; FORMAT for truncated, corrupted or foreign files. */
+AIHW_API aihw_status aihw_module_load_torch(aihw_module *module, const char *path, int strict);
+
+/* aihwkit's convert_to_analog for an aihw network: a new tree of the same architecture
+ * whose analog layers all use `config` and, when mapping is not NULL, that mapping; tile
+ * ids are config->tile_id, +1, ... in tree order over every tile of every layer, so no
+ * two tiles share a random stream; weights and
+ * biases are copied exactly and the mode is the source's. E.g. a network trained with
+ * FLOATING_POINT tiles becomes an INFERENCE network to program and drift.
+ * *out is owned by the caller; unchanged on error. Errors: INVALID_ARGUMENT (NULL, an
+ * invalid config or mapping naming the field), OUT_OF_MEMORY. */
+AIHW_API aihw_status aihw_module_convert(const aihw_module *src,
+                                         const aihw_tile_config *config,
+                                         const aihw_mapping_params *mapping,
+                                         aihw_module **out);
 
 /* ---- Losses ------------------------------------------------------------------------- */
 

@@ -123,6 +123,26 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
 AIHW_API aihw_status aihw_tile_get_weights(const aihw_tile *tile, float *w, int64_t rows,
                                            int64_t cols);
 
+/* Realistic read and write (reference §7.1, aihwkit's realistic_read_write).
+ * get: w[rows][cols] estimated by one forward pass of the one-hot inputs through the full
+ * periphery with the forward alpha set to 1 (one read's noise, no averaging); advances the
+ * op counter like any forward.
+ * set: closed-loop programming by pulsed updates towards w: round(n_loops (w_max - w_min)
+ * / (desired_bl dw_min)) iterations of "read with one-hot inputs, D = read - w, pulsed
+ * update W -= lr D" (aihwkit's setWeightsReal; n_loops 10 and lr 0.01 were its defaults);
+ * the weights start from their current values; *iterations (may be NULL) gets the
+ * iterations run. FLOATING_POINT tiles and tiles without a pulsed device are written
+ * exactly; INFERENCE tiles exactly and then programmed (aihw_tile_program_weights).
+ * Errors: INVALID_ARGUMENT (NULL, n_loops outside 1..100000, lr <= 0), SHAPE (rows =
+ * out_size, cols = in_size), NOT_FINITE naming the element, UNSUPPORTED for tiles with an
+ * analog bias column, OUT_OF_MEMORY. An error after the loop started leaves the weights
+ * programmed as far as it got. */
+AIHW_API aihw_status aihw_tile_get_weights_realistic(aihw_tile *tile, float *w, int64_t rows,
+                                                     int64_t cols);
+AIHW_API aihw_status aihw_tile_set_weights_realistic(aihw_tile *tile, const float *w,
+                                                     int64_t rows, int64_t cols, int n_loops,
+                                                     float lr, int64_t *iterations);
+
 /* Forward pass y[batch][out_size] = s * alpha_c * periphery(W x) for x[batch][in_size]:
  * W is the weight-modifier copy in training mode (INFERENCE tiles, after the first
  * post-update step), alpha_c the drift-compensation factor (INFERENCE tiles in evaluation

@@ -102,8 +102,13 @@ static aihw_status check_linear(const aihw_module *m, const char *fn) {
 /* ---- Weights ------------------------------------------------------------------------ */
 
 /* Writes the logical w[out][in] (and b, or the current analog bias when b is NULL) into
- * every tile, applying the mapping's weight scaling. Inputs already checked. */
-static aihw_status set_weights_impl(aihw_module *m, const float *w, const float *b) {
+ * every tile, applying the mapping's weight scaling; realistic: each tile by closed-loop
+ * pulsed programming (aihw_tile_set_weights_realistic, aihwkit's n_loops 10, lr 0.01).
+ * Inputs already checked. */
+#define LINEAR_REALISTIC_N_LOOPS 10
+#define LINEAR_REALISTIC_LR 0.01f
+static aihw_status set_weights_impl(aihw_module *m, const float *w, const float *b,
+                                    int realistic) {
   aihw_linear_state *s = m->linear;
   const int64_t in = m->in_features, cols_extra = s->analog_bias ? 1 : 0;
   const float omega = s->mapping.weight_scaling_omega;
@@ -153,7 +158,11 @@ static aihw_status set_weights_impl(aihw_module *m, const float *w, const float 
           for (int64_t i = 0; i < rows; ++i)
             scales[i] = 1.0f;
       }
-      AIHW_TRY(aihw_tile_set_weights(tile, tw, rows, cols));
+      if (realistic)
+        AIHW_TRY(aihw_tile_set_weights_realistic(tile, tw, rows, cols, LINEAR_REALISTIC_N_LOOPS,
+                                                 LINEAR_REALISTIC_LR, NULL));
+      else
+        AIHW_TRY(aihw_tile_set_weights(tile, tw, rows, cols));
       if (rescale)
         AIHW_TRY(aihw_tile_set_out_scales(tile, scales, rows));
     }
@@ -166,11 +175,11 @@ static aihw_status check_exactness(const aihw_module *m, int force_exact, const 
   if (force_exact != 0 && force_exact != 1)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: force_exact = %d: must be 0 or 1", fn,
                       force_exact);
-  if (!force_exact && m->linear->tile_kind != AIHW_TILE_FLOATING_POINT)
+  if (!force_exact && m->linear->analog_bias)
     return aihw_error(AIHW_ERR_UNSUPPORTED,
-                      "%s: realistic weights (force_exact = 0) of %s tiles are not supported "
-                      "yet; use force_exact = 1",
-                      fn, aihw_tile_kind_name(m->linear->tile_kind));
+                      "%s: realistic weights (force_exact = 0) need a digital bias: every "
+                      "read of a tile with an analog bias column adds the bias",
+                      fn);
   return AIHW_OK;
 }
 
@@ -199,7 +208,7 @@ AIHW_API aihw_status aihw_linear_set_weights(aihw_module *module, const float *w
       if (!isfinite(b[i]))
         return aihw_error(AIHW_ERR_NOT_FINITE, "%s: b[%lld] = %g: must be finite", fn,
                           (long long)i, (double)b[i]);
-  return set_weights_impl(module, w, b);
+  return set_weights_impl(module, w, b, !force_exact);
 }
 
 AIHW_API aihw_status aihw_linear_get_weights(const aihw_module *module, float *w, float *b,
@@ -217,9 +226,12 @@ AIHW_API aihw_status aihw_linear_get_weights(const aihw_module *module, float *w
   float *tw = s->work_a.data, *scales = s->work_b.data;
   for (int64_t r = 0; r < s->in_splits; ++r)
     for (int64_t c = 0; c < s->out_splits; ++c) {
-      const aihw_tile *tile = grid_tile(s, r, c);
+      aihw_tile *tile = grid_tile(s, r, c);
       const int64_t rows = s->out_sizes[c], n_in = s->in_sizes[r], cols = n_in + cols_extra;
-      AIHW_TRY(aihw_tile_get_weights(tile, tw, rows, cols));
+      if (force_exact)
+        AIHW_TRY(aihw_tile_get_weights(tile, tw, rows, cols));
+      else /* a noisy read: advances the tile's random streams (logically const) */
+        AIHW_TRY(aihw_tile_get_weights_realistic(tile, tw, rows, cols));
       AIHW_TRY(aihw_tile_get_out_scales(tile, scales, rows));
       for (int64_t i = 0; i < rows; ++i) {
         const int64_t o = s->out_starts[c] + i;
@@ -304,7 +316,7 @@ static aihw_status init_weights(aihw_module *m, const aihw_tile_config *config) 
   aihw_rng_fill_uniform(&stream, (uint32_t)out, 0, b, (size_t)out);
   for (int64_t k = 0; k < in * out + out; ++k)
     w[k] = bound * (2.0f * w[k] - 1.0f);
-  aihw_status st = set_weights_impl(m, w, m->linear->has_bias ? b : NULL);
+  aihw_status st = set_weights_impl(m, w, m->linear->has_bias ? b : NULL, 0);
   aihw_free(w);
   return st;
 }

@@ -85,4 +85,13 @@ aihw_status aihw_module_state_export(const aihw_module *m, struct aihw_st_dict *
 aihw_status aihw_module_state_import(aihw_module *m, const struct aihw_st_dict *dict,
                                      int strict);
 
+/* The architecture JSON of aihw_module_save's metadata (state.c): kinds, features, bias,
+ * mapping and full tile configuration of every layer, modes. NULL with the error set
+ * (OUT_OF_MEMORY). The caller owns the tree (cJSON_Delete). */
+struct cJSON;
+struct cJSON *aihw_module_architecture_json(const aihw_module *m);
+/* Builds a new module tree from such a JSON tree; `source` names it in errors. */
+aihw_status aihw_module_from_architecture(const struct cJSON *arch, const char *source,
+                                          aihw_module **out);
+
 #endif

@@ -635,3 +635,12 @@ AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out) {
   *out = m;
   return AIHW_OK;
 }
+
+/* ---- architecture access for other module files (module_internal.h) ------------------ */
+
+struct cJSON *aihw_module_architecture_json(const aihw_module *m) { return architecture(m); }
+
+aihw_status aihw_module_from_architecture(const struct cJSON *arch, const char *source,
+                                          aihw_module **out) {
+  return build_tree(arch, source, 0, out);
+}

@@ -1,6 +1,9 @@
 /* Mapping of layers onto tile grids (reference §7.3): the split rule of one dimension, the
  * tile grids of AnalogLinear layers against aihwkit 1.1.0 (tests/data/golden/mapping.json)
  * and validation of the mapping parameters. */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "aihw/aihw.h"
 #include "golden_util.h"
 #include "test_util.h"
@@ -190,7 +193,88 @@ static void tiles_get_consecutive_ids(void) {
   aihw_module_destroy(layer);
 }
 
+
+static void json_round_trip_and_defaults(void) {
+  aihw_mapping_params m = aihw_mapping_params_default();
+  m.digital_bias = 0;
+  m.weight_scaling_omega = 0.6f;
+  m.weight_scaling_columnwise = 1;
+  m.max_input_size = 256;
+  m.max_output_size = 0;
+  char *text = NULL;
+  CHECK_OK(aihw_mapping_params_to_json(&m, &text));
+  CHECK(text != NULL && strstr(text, "\"max_input_size\":\t256") != NULL);
+  aihw_mapping_params back = aihw_mapping_params_default();
+  CHECK_OK(aihw_mapping_params_from_json(text, &back));
+  free(text);
+  CHECK(memcmp(&back, &m, sizeof m) == 0);
+  /* absent keys keep the defaults */
+  CHECK_OK(aihw_mapping_params_from_json("{\"max_output_size\": 128}", &back));
+  aihw_mapping_params want = aihw_mapping_params_default();
+  want.max_output_size = 128;
+  CHECK(memcmp(&back, &want, sizeof want) == 0);
+}
+
+static void json_errors_name_the_key_and_change_nothing(void) {
+  aihw_mapping_params m = aihw_mapping_params_default();
+  m.max_input_size = 77;
+  const aihw_mapping_params before = m;
+  CHECK_STATUS(aihw_mapping_params_from_json("{\"max_inputs\": 3}", &m), AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("max_inputs");
+  CHECK_STATUS(aihw_mapping_params_from_json("{\"max_input_size\": 2.5}", &m),
+               AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("max_input_size");
+  CHECK_STATUS(aihw_mapping_params_from_json("{\"max_input_size\": -1}", &m),
+               AIHW_ERR_FORMAT);
+  CHECK_STATUS(aihw_mapping_params_from_json("{\"weight_scaling_omega\": -1}", &m),
+               AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("weight_scaling_omega");
+  CHECK_STATUS(aihw_mapping_params_from_json("{\"digital_bias\": \"yes\"}", &m),
+               AIHW_ERR_FORMAT);
+  CHECK_STATUS(
+      aihw_mapping_params_from_json("{\"digital_bias\": true, \"digital_bias\": true}", &m),
+      AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("twice");
+  CHECK_STATUS(aihw_mapping_params_from_json("[1]", &m), AIHW_ERR_FORMAT);
+  CHECK(memcmp(&m, &before, sizeof m) == 0);
+}
+
+static void rpu_config_json_carries_the_mapping(void) {
+  aihw_tile_config tc = aihw_tile_config_default(AIHW_TILE_INFERENCE);
+  tc.seed = 5;
+  char *text = NULL;
+  CHECK_OK(aihw_tile_config_to_json(&tc, &text));
+  /* splice a mapping area into the tile configuration's object */
+  const char *mapping = "\"mapping\": {\"max_input_size\": 300, \"digital_bias\": false}, ";
+  char *joined = malloc(strlen(text) + strlen(mapping) + 1);
+  CHECK(joined != NULL && text[0] == '{');
+  sprintf(joined, "{%s%s", mapping, text + 1);
+  aihw_tile_config got;
+  aihw_mapping_params mp;
+  CHECK_OK(aihw_rpu_config_from_json(joined, &got, &mp));
+  CHECK(mp.max_input_size == 300 && mp.digital_bias == 0 && mp.max_output_size == 512);
+  char *again = NULL;
+  CHECK_OK(aihw_tile_config_to_json(&got, &again));
+  CHECK(strcmp(again, text) == 0);
+  free(again);
+  /* without a mapping: defaults; a bad mapping key: named, outputs unchanged */
+  CHECK_OK(aihw_rpu_config_from_json(text, &got, &mp));
+  CHECK(mp.max_input_size == 512 && mp.digital_bias == 1);
+  sprintf(joined, "{\"mapping\": {\"max_input_size\": 300, \"typo\": 1}, %s", text + 1);
+  mp.max_input_size = 9;
+  CHECK_STATUS(aihw_rpu_config_from_json(joined, &got, &mp), AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("mapping.typo");
+  CHECK(mp.max_input_size == 9);
+  sprintf(joined, "{\"mapping\": 3, %s", text + 1);
+  CHECK_STATUS(aihw_rpu_config_from_json(joined, &got, &mp), AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("mapping");
+  free(joined);
+  free(text);
+}
+
 TEST_MAIN(TEST(defaults_are_aihwkits_mapping_parameter), TEST(split_edge_cases),
           TEST(split_counts_without_room_for_sizes), TEST(split_rejects_bad_arguments),
           TEST(validation_names_the_bad_field), TEST(tile_grids_match_aihwkit),
-          TEST(analog_bias_and_array_quirks), TEST(tiles_get_consecutive_ids))
+          TEST(analog_bias_and_array_quirks), TEST(tiles_get_consecutive_ids),
+          TEST(json_round_trip_and_defaults), TEST(json_errors_name_the_key_and_change_nothing),
+          TEST(rpu_config_json_carries_the_mapping))
