@@ -380,10 +380,13 @@ AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out);
 /* ---- PyTorch parameters and conversion (§7.5) -------------------------------------- */
 
 /* Learnable parameters under the names torch's state_dict() gives the same nn.Sequential:
- * "<index>.weight" [out][in] and "<index>.bias" [out] of every LINEAR layer, nested
+ * "<index>.weight" [out][in] and "<index>.bias" [out] of every LINEAR and DIGITAL_LINEAR
+ * layer; "weight", "bias" (affine), "running_mean", "running_var" and the I64 scalar
+ * "num_batches_tracked" (track_running_stats) of every BATCHNORM layer; nested
  * containers adding one index per level ("1.0.weight"). Parameter-free modules take their
  * index as in torch (Linear, Sigmoid, Linear: "0.weight", "2.weight"). The file is a
- * safetensors file with F32 tensors and metadata {"format": "pt"}, written atomically
+ * safetensors file with F32 tensors (I64 for the counters) and metadata {"format": "pt"},
+ * written atomically
  * (temporary file, sync, rename): Python's safetensors.torch.load_file reads it. Values
  * are the logical weights (aihw_linear_get_weights with force_exact = 1).
  * Errors: INVALID_ARGUMENT (NULL), OUT_OF_MEMORY, IO naming the file. */
@@ -396,8 +399,9 @@ AIHW_API aihw_status aihw_module_save_torch(const aihw_module *module, const cha
  * must be in the file and every tensor of the file must be a parameter, else FORMAT
  * listing the missing and unexpected names; strict = 0: absent parameters keep their
  * values and extra tensors are ignored. A tensor of another shape is SHAPE, of another
- * dtype FORMAT, with a non-finite value NOT_FINITE (naming the tensor and element), in
- * both modes. Everything is validated before any module changes.
+ * dtype FORMAT (counters must be I64), with a non-finite value NOT_FINITE (naming the
+ * tensor and element), a negative running variance or counter INVALID_ARGUMENT, in both
+ * modes. Everything is validated before any module changes.
  * Errors: INVALID_ARGUMENT; IO; FORMAT for truncated, corrupted or foreign files. */
 AIHW_API aihw_status aihw_module_load_torch(aihw_module *module, const char *path, int strict);
 

@@ -230,7 +230,67 @@ static void save_refuses_pending_digital_gradients(void) {
   aihw_module_destroy(a);
 }
 
+/* save_torch names the digital layers' tensors as torch's state_dict (num_batches_tracked
+ * as I64); load_torch into a fresh network reproduces every parameter and running
+ * statistic, so both evaluate identically; a negative running variance changes nothing. */
+static void torch_files_carry_digital_layers(void) {
+  const aihw_sgd_params sgd = momentum_sgd();
+  aihw_module *a = make_net(1e-5f), *b = make_net(1e-5f);
+  float ya[B * OUT], x[B * IN];
+  for (uint32_t s = 0; s < 2; ++s)
+    train_step(a, s, &sgd, ya);
+  const char *path = temp_path("torch");
+  CHECK_OK(aihw_module_save_torch(a, path));
+  aihw_st_dict *d = NULL;
+  CHECK_OK(aihw_st_read_file(path, &d));
+  aihw_st_tensor t;
+  CHECK_OK(aihw_st_dict_get(d, "1.num_batches_tracked", &t));
+  CHECK(t.dtype == AIHW_ST_I64 && t.ndim == 0 && *(const int64_t *)t.data == 2);
+  CHECK_OK(aihw_st_dict_get(d, "0.weight", &t));
+  CHECK(t.ndim == 2 && t.shape[0] == HID && t.shape[1] == IN);
+  const char *names[] = {"0.bias",        "1.weight", "1.bias", "1.running_mean",
+                         "1.running_var", "4.weight", "4.bias"};
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; ++k)
+    CHECK(aihw_st_dict_contains(d, names[k]));
+  CHECK(aihw_st_dict_count(d) == 9);
+  aihw_st_dict_destroy(d);
+  CHECK_OK(aihw_module_load_torch(b, path, 1));
+  int64_t tracked = 0;
+  CHECK_OK(aihw_batchnorm_get_running_stats(aihw_module_child(b, 1), NULL, NULL, &tracked));
+  CHECK(tracked == 2);
+  CHECK_OK(aihw_module_set_training(a, 0));
+  CHECK_OK(aihw_module_set_training(b, 0));
+  fill(x, B * IN, 77, 1.0f);
+  /* the analog tiles read with their own noise streams: compare the digital front end */
+  aihw_module *fa = aihw_module_child(a, 0), *fb = aihw_module_child(b, 0);
+  float ha[B * HID], hb[B * HID], za[B * HID], zb[B * HID];
+  CHECK_OK(aihw_module_forward(fa, x, B, IN, ha, HID));
+  CHECK_OK(aihw_module_forward(fb, x, B, IN, hb, HID));
+  CHECK_OK(aihw_module_forward(aihw_module_child(a, 1), ha, B, HID, za, HID));
+  CHECK_OK(aihw_module_forward(aihw_module_child(b, 1), hb, B, HID, zb, HID));
+  CHECK(memcmp(za, zb, sizeof za) == 0);
+  /* a negative running variance: INVALID_ARGUMENT naming it, b unchanged */
+  aihw_st_dict *bad = NULL;
+  CHECK_OK(aihw_st_dict_create(&bad));
+  const float neg[HID] = {1, 1, 1, -1, 1, 1, 1, 1};
+  const size_t shape[1] = {HID};
+  CHECK_OK(aihw_st_dict_add(bad, "1.running_var", AIHW_ST_F32, shape, 1, neg));
+  CHECK_OK(aihw_st_dict_set_metadata(bad, "format", "pt"));
+  const char *bad_path = temp_path("torch_bad");
+  CHECK_OK(aihw_st_write_file(bad, bad_path));
+  aihw_st_dict_destroy(bad);
+  CHECK_STATUS(aihw_module_load_torch(b, bad_path, 0), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("1.running_var");
+  float var[HID];
+  CHECK_OK(aihw_batchnorm_get_running_stats(aihw_module_child(b, 1), NULL, var, NULL));
+  CHECK(var[3] > 0.0f);
+  remove(path);
+  remove(bad_path);
+  aihw_module_destroy(a);
+  aihw_module_destroy(b);
+}
+
 TEST_MAIN(TEST(save_load_continues_identically_with_momentum_and_dropout),
           TEST(absent_momentum_resets_the_buffers),
           TEST(architecture_differences_and_bad_tensors_change_nothing),
-          TEST(save_refuses_pending_digital_gradients))
+          TEST(save_refuses_pending_digital_gradients), TEST(torch_files_carry_digital_layers))
