@@ -284,6 +284,18 @@ static void torch_files_carry_digital_layers(void) {
   float var[HID];
   CHECK_OK(aihw_batchnorm_get_running_stats(aihw_module_child(b, 1), NULL, var, NULL));
   CHECK(var[3] > 0.0f);
+  /* conversion to other tiles keeps the digital layers' parameters and statistics */
+  aihw_tile_config fp = aihw_tile_config_default(AIHW_TILE_FLOATING_POINT);
+  aihw_module *conv = NULL;
+  CHECK_OK(aihw_module_convert(a, &fp, NULL, &conv));
+  float wa[HID * IN], wc[HID * IN], ma[HID], mc[HID];
+  CHECK_OK(aihw_digital_linear_get_weights(aihw_module_child(a, 0), wa, NULL));
+  CHECK_OK(aihw_digital_linear_get_weights(aihw_module_child(conv, 0), wc, NULL));
+  CHECK(memcmp(wa, wc, sizeof wa) == 0);
+  CHECK_OK(aihw_batchnorm_get_running_stats(aihw_module_child(a, 1), ma, NULL, NULL));
+  CHECK_OK(aihw_batchnorm_get_running_stats(aihw_module_child(conv, 1), mc, NULL, NULL));
+  CHECK(memcmp(ma, mc, sizeof ma) == 0);
+  aihw_module_destroy(conv);
   remove(path);
   remove(bad_path);
   aihw_module_destroy(a);
