@@ -81,7 +81,13 @@ typedef enum aihw_module_kind {
   AIHW_MODULE_CONV1D = 6,    /* analog 1-D convolution, one tile grid per group */
   AIHW_MODULE_CONV2D = 7,    /* analog 2-D convolution, one tile grid per group */
   AIHW_MODULE_MAXPOOL2D = 8, /* digital 2-D max pooling */
-  AIHW_MODULE_AVGPOOL2D = 9  /* digital 2-D average pooling (padding counted) */
+  AIHW_MODULE_AVGPOOL2D = 9, /* digital 2-D average pooling (padding counted) */
+  AIHW_MODULE_DIGITAL_LINEAR = 10, /* floating-point linear layer in host memory */
+  AIHW_MODULE_BATCHNORM1D = 11,    /* torch.nn.BatchNorm1d over [batch][C] or [batch][C][L] */
+  AIHW_MODULE_BATCHNORM2D = 12,    /* torch.nn.BatchNorm2d over [batch][C][H][W] */
+  AIHW_MODULE_DROPOUT = 13,        /* torch.nn.Dropout (inverted scaling) */
+  AIHW_MODULE_SOFTMAX = 14,        /* softmax over the features of each sample */
+  AIHW_MODULE_LOGSOFTMAX = 15      /* log-softmax over the features of each sample */
 } aihw_module_kind;
 
 /* A linear layer y = W x + b of in_features -> out_features on tiles of kind
@@ -104,7 +110,10 @@ AIHW_API aihw_status aihw_sequential_create(aihw_module **out);
  * (checked at forward, SHAPE naming both children). A module may be appended only once. */
 AIHW_API aihw_status aihw_sequential_append(aihw_module *seq, aihw_module *child);
 
-/* Parameter-free modules (RELU, SIGMOID, TANH, FLATTEN) of `features` inputs/outputs. */
+/* Parameter-free modules (RELU, SIGMOID, TANH, FLATTEN, SOFTMAX, LOGSOFTMAX) of
+ * `features` inputs/outputs. SOFTMAX and LOGSOFTMAX act on the features of each sample
+ * (torch's dim=1 of a [batch][features] tensor) with the row maximum subtracted, so large
+ * logits neither overflow nor lose precision. */
 AIHW_API aihw_status aihw_activation_create(aihw_module_kind kind, int64_t features,
                                             aihw_module **out);
 
@@ -136,8 +145,9 @@ AIHW_API aihw_status aihw_module_backward(aihw_module *module, const float *dy, 
                                           int64_t out_features, float *dx, int64_t in_features);
 
 /* One SGD step with learning rate lr >= 0 over every layer (aihwkit AnalogSGD): each tile
- * gets one aihw_tile_update with all accumulated samples concatenated, digital biases plain
- * SGD b -= lr sum d; then every tile's post-update step. Clears the accumulated gradients.
+ * gets one aihw_tile_update with all accumulated samples concatenated, digital parameters
+ * plain SGD p -= lr g; then every tile's post-update step. Clears the accumulated
+ * gradients. Equals aihw_module_step_sgd with aihw_sgd_params_default(lr).
  * Errors: STATE when no layer has accumulated gradients; INVALID_ARGUMENT / NOT_FINITE for
  * lr; a tile's error (naming the module) — tiles updated before it keep their update. */
 AIHW_API aihw_status aihw_module_step(aihw_module *module, float lr);
@@ -274,14 +284,167 @@ AIHW_API aihw_status aihw_module_to_cuda(aihw_module *module, int device_index);
 /* Moves every tile back to the host (a no-op for host modules). */
 AIHW_API aihw_status aihw_module_to_host(aihw_module *module);
 
+/* ---- Digital layers (torch layers computed in float on the host) --------------------- */
+
+/* A digital linear layer y = W x + b (torch.nn.Linear) of in_features -> out_features with
+ * float weights in host memory. Weights start at U(-1/sqrt(in), 1/sqrt(in)) drawn from
+ * Philox (seed, module_id), purpose INIT, row = output row (out_features for the bias):
+ * the same draws as aihw_linear_create with config->seed = seed and config->tile_id =
+ * module_id, so both layer kinds start from the same weights. Products go through the
+ * blocked CPU gemm (bit-identical at any thread count) in the order of a FLOATING_POINT
+ * tile: a network of DIGITAL_LINEAR layers gives the same bits as the same network of
+ * LINEAR layers on single FLOATING_POINT tiles, forward, backward and under plain SGD.
+ * Backward keeps the (x, dy) rows; the step applies torch SGD to W (gradient dy^T x over
+ * all rows) and b (sum of dy). Errors: INVALID_ARGUMENT (NULL, sizes outside 1 .. 2^31-1,
+ * bias not 0/1), OUT_OF_MEMORY. */
+AIHW_API aihw_status aihw_digital_linear_create(int64_t in_features, int64_t out_features,
+                                                int bias, uint32_t seed, uint32_t module_id,
+                                                aihw_module **out);
+/* Weights w[out][in] and bias b[out] of a DIGITAL_LINEAR module (exact copies). b may be
+ * NULL (get: not wanted; set: keep the bias); a non-NULL b for a layer without bias is
+ * INVALID_ARGUMENT. Set: NOT_FINITE naming the element, weights unchanged; the momentum
+ * buffers are kept (as torch's optimizer state is when weights are copied in). */
+AIHW_API aihw_status aihw_digital_linear_set_weights(aihw_module *module, const float *w,
+                                                     const float *b);
+AIHW_API aihw_status aihw_digital_linear_get_weights(const aihw_module *module, float *w,
+                                                     float *b);
+
+/* Batch normalisation (torch.nn.BatchNorm1d / BatchNorm2d). eps is added to the variance,
+ * momentum weights the new batch in the running statistics (running = (1 - momentum)
+ * running + momentum batch); affine adds the learnable gamma (init 1) and beta (init 0);
+ * track_running_stats keeps running_mean (init 0), running_var (init 1) and
+ * num_batches_tracked. */
+typedef struct aihw_batchnorm_params {
+  float eps;               /* > 0, default 1e-5 */
+  float momentum;          /* in [0, 1], default 0.1 */
+  int affine;              /* 0 or 1, default 1 */
+  int track_running_stats; /* 0 or 1, default 1 */
+} aihw_batchnorm_params;
+
+AIHW_API aihw_batchnorm_params aihw_batchnorm_params_default(void);
+/* INVALID_ARGUMENT / NOT_FINITE naming the field and its range ("<what>: eps = ..."). */
+AIHW_API aihw_status aihw_batchnorm_params_validate(const aihw_batchnorm_params *params,
+                                                    const char *what);
+
+/* BatchNorm1d over `channels` features, each sample laid out [channels][length] (length 1:
+ * torch's [batch][C] input; length L: torch's [batch][C][L]); statistics per channel over
+ * the batch and the length. Features of the module: channels * length. params NULL:
+ * defaults. Errors: INVALID_ARGUMENT (NULL out, sizes < 1 or a product over 2^31-1, bad
+ * params naming the field), OUT_OF_MEMORY. */
+AIHW_API aihw_status aihw_batchnorm1d_create(int64_t channels, int64_t length,
+                                             const aihw_batchnorm_params *params,
+                                             aihw_module **out);
+/* BatchNorm2d over `channels` planes of height x width, each sample laid out [C][H][W]
+ * (NCHW); statistics per channel over the batch and the plane. Errors as for 1d. */
+AIHW_API aihw_status aihw_batchnorm2d_create(int64_t channels, int64_t height, int64_t width,
+                                             const aihw_batchnorm_params *params,
+                                             aihw_module **out);
+/* Training mode: the batch mean and the biased batch variance normalise the batch; with
+ * track_running_stats the running mean and running variance move towards the batch mean
+ * and the unbiased batch variance (M / (M - 1) times the biased one, M = batch x spatial
+ * elements per channel) and num_batches_tracked counts the batch, as torch. M = 1 with
+ * batch statistics is INVALID_ARGUMENT at forward ("more than 1 value per channel"), as
+ * torch.
+ * Evaluation uses the running statistics (batch statistics without track_running_stats).
+ * Backward gives dx and accumulates the gradients of gamma and beta for the step.
+ *
+ * Statistics of a BATCHNORM module: mean and var [channels] (running statistics; NULL when
+ * not wanted) and *num_batches_tracked (may be NULL). STATE without track_running_stats.
+ * gamma / beta [channels]: get / set of the affine parameters (INVALID_ARGUMENT when not
+ * affine; set: NOT_FINITE naming the element, nothing changed). */
+AIHW_API aihw_status aihw_batchnorm_get_running_stats(const aihw_module *module, float *mean,
+                                                      float *var, int64_t *num_batches_tracked);
+AIHW_API aihw_status aihw_batchnorm_get_affine(const aihw_module *module, float *gamma,
+                                               float *beta);
+AIHW_API aihw_status aihw_batchnorm_set_affine(aihw_module *module, const float *gamma,
+                                               const float *beta);
+
+/* Dropout (torch.nn.Dropout) of `features` with drop probability p in [0, 1). In training
+ * each element is kept with probability 1 - p and scaled by 1/(1 - p) (inverted
+ * dropout); in evaluation it is the identity. The keep decision of element e of sample b
+ * in the k-th training forward (k = the module's step counter, from 0) is u >= p for the
+ * uniform u of Philox key (seed, module_id), op counter k, purpose DROPOUT, row b,
+ * element e: reproducible and independent of thread count; the counter is part of the
+ * saved state. Errors: INVALID_ARGUMENT (NULL, features outside 1 .. 2^31-1), p outside
+ * [0, 1) or NaN naming p. */
+AIHW_API aihw_status aihw_dropout_create(int64_t features, float p, uint32_t seed,
+                                         uint32_t module_id, aihw_module **out);
+
+/* ---- Optimizer (aihwkit AnalogSGD = torch.optim.SGD + tile updates) ---------------- */
+
+/* torch.optim.SGD's hyper-parameters. Every digital parameter (DIGITAL_LINEAR weights and
+ * bias, the digital bias of LINEAR layers, BatchNorm gamma and beta) gets torch's rule,
+ * with g its gradient accumulated since the last step:
+ *   g += weight_decay p;
+ *   momentum > 0: buf = g on the parameter's first momentum step, then
+ *                 buf = momentum buf + (1 - dampening) g;
+ *                 g = nesterov ? g + momentum buf : buf;
+ *   p -= lr g.
+ * Analog tiles (LINEAR layers of any tile kind) are updated through their own update
+ * path with lr only, as aihwkit 0.3's AnalogSGD (docs/physics.md "Optimizer"). */
+typedef struct aihw_sgd_params {
+  float lr;           /* >= 0 */
+  float momentum;     /* >= 0 (0: no momentum buffers) */
+  float dampening;    /* in [0, 1] */
+  float weight_decay; /* >= 0 */
+  int nesterov;       /* 0 or 1; 1 needs momentum > 0 and dampening = 0 (as torch) */
+} aihw_sgd_params;
+
+/* Plain SGD with learning rate lr: momentum, dampening and weight decay 0, no Nesterov. */
+AIHW_API aihw_sgd_params aihw_sgd_params_default(float lr);
+/* INVALID_ARGUMENT / NOT_FINITE naming the field and its range. */
+AIHW_API aihw_status aihw_sgd_params_validate(const aihw_sgd_params *params);
+
+/* One optimizer step over the whole tree with `params` (see aihw_sgd_params): each tile
+ * gets one aihw_tile_update with all samples accumulated since the last step, then its
+ * post-update step; each digital parameter torch's SGD rule. Momentum buffers belong to
+ * the module (saved by aihw_module_save). Clears the accumulated gradients. Errors:
+ * INVALID_ARGUMENT / NOT_FINITE for params (nothing changed); STATE when no layer has
+ * accumulated gradients; a tile's error (naming the module) — layers updated before it
+ * keep their update. */
+AIHW_API aihw_status aihw_module_step_sgd(aihw_module *module, const aihw_sgd_params *params);
+
+/* Learning-rate schedules as closed forms of the epoch (torch.optim.lr_scheduler):
+ *   CONSTANT: base_lr
+ *   STEP (StepLR): base_lr gamma^floor(epoch / step_size)
+ *   COSINE (CosineAnnealingLR's closed form): eta_min + (base_lr - eta_min)
+ *           (1 + cos(pi epoch / t_max)) / 2 */
+typedef enum aihw_lr_schedule_kind {
+  AIHW_LR_CONSTANT = 0,
+  AIHW_LR_STEP = 1,
+  AIHW_LR_COSINE = 2
+} aihw_lr_schedule_kind;
+
+typedef struct aihw_lr_schedule {
+  aihw_lr_schedule_kind kind;
+  int64_t step_size; /* STEP: epochs per decay, >= 1 */
+  float gamma;       /* STEP: decay factor, finite and >= 0 */
+  int64_t t_max;     /* COSINE: half period in epochs, >= 1 */
+  float eta_min;     /* COSINE: minimum learning rate, finite and >= 0 */
+} aihw_lr_schedule;
+
+/* CONSTANT, with torch's defaults for the other kinds' fields (step_size 1, gamma 0.1,
+ * t_max 1, eta_min 0). */
+AIHW_API aihw_lr_schedule aihw_lr_schedule_default(void);
+/* INVALID_ARGUMENT / NOT_FINITE naming the field and its range. */
+AIHW_API aihw_status aihw_lr_schedule_validate(const aihw_lr_schedule *schedule);
+/* *lr = the learning rate of `epoch` (>= 0) from base_lr (finite, >= 0), computed in
+ * double and rounded once. Errors: INVALID_ARGUMENT / NOT_FINITE naming the argument or
+ * the schedule's field; *lr unchanged. */
+AIHW_API aihw_status aihw_lr_at(const aihw_lr_schedule *schedule, float base_lr, int64_t epoch,
+                                float *lr);
+
 /* ---- State files (DESIGN.md §3 "Module state") ------------------------------------- */
 
 /* Saves the whole state of a module tree to one safetensors file at `path`: the tensors of
  * every tile of every LINEAR and convolution layer (weights, every hidden device
  * parameter, pulse counters, digital scales, random-stream counters, running
  * noise-management values, training-drift state, programmed weights, drift exponents and
- * compensation baselines of INFERENCE tiles), the digital biases and the modes, named by
- * their place in the tree ("0.tiles.1.0.weights", "2.bias"; convolution group g under
+ * compensation baselines of INFERENCE tiles), the digital biases, the digital layers'
+ * tensors (torch's names: "1.weight", "1.running_mean", "1.num_batches_tracked";
+ * dropout's "3.step_counter"), the momentum buffers that exist ("1.weight.momentum":
+ * optional also in strict loads, absent = no buffer yet) and the modes, named by their
+ * place in the tree ("0.tiles.1.0.weights", "2.bias"; convolution group g under
  * "<path>groups.<g>.", e.g. "0.groups.1.tiles.0.0.weights"; pooling has no tensors), with
  * metadata aihw_format = "aihw-module", format_version = "1", aihw_version and architecture (JSON of the tree with each
  * layer's mapping and full tile configuration), so that aihw_module_load_new rebuilds the
@@ -319,10 +482,13 @@ AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out);
 /* ---- PyTorch parameters and conversion (§7.5) -------------------------------------- */
 
 /* Learnable parameters under the names torch's state_dict() gives the same nn.Sequential:
- * "<index>.weight" [out][in] and "<index>.bias" [out] of every LINEAR layer, nested
+ * "<index>.weight" [out][in] and "<index>.bias" [out] of every LINEAR and DIGITAL_LINEAR
+ * layer; "weight", "bias" (affine), "running_mean", "running_var" and the I64 scalar
+ * "num_batches_tracked" (track_running_stats) of every BATCHNORM layer; nested
  * containers adding one index per level ("1.0.weight"). Parameter-free modules take their
  * index as in torch (Linear, Sigmoid, Linear: "0.weight", "2.weight"). The file is a
- * safetensors file with F32 tensors and metadata {"format": "pt"}, written atomically
+ * safetensors file with F32 tensors (I64 for the counters) and metadata {"format": "pt"},
+ * written atomically
  * (temporary file, sync, rename): Python's safetensors.torch.load_file reads it. Values
  * are the logical weights (aihw_linear_get_weights with force_exact = 1).
  * Errors: INVALID_ARGUMENT (NULL), OUT_OF_MEMORY, IO naming the file. */
@@ -335,8 +501,9 @@ AIHW_API aihw_status aihw_module_save_torch(const aihw_module *module, const cha
  * must be in the file and every tensor of the file must be a parameter, else FORMAT
  * listing the missing and unexpected names; strict = 0: absent parameters keep their
  * values and extra tensors are ignored. A tensor of another shape is SHAPE, of another
- * dtype FORMAT, with a non-finite value NOT_FINITE (naming the tensor and element), in
- * both modes. Everything is validated before any module changes.
+ * dtype FORMAT (counters must be I64), with a non-finite value NOT_FINITE (naming the
+ * tensor and element), a negative running variance or counter INVALID_ARGUMENT, in both
+ * modes. Everything is validated before any module changes.
  * Errors: INVALID_ARGUMENT; IO; FORMAT for truncated, corrupted or foreign files. */
 AIHW_API aihw_status aihw_module_load_torch(aihw_module *module, const char *path, int strict);
 
@@ -361,6 +528,14 @@ AIHW_API aihw_status aihw_module_convert(const aihw_module *src,
 AIHW_API aihw_status aihw_loss_cross_entropy(const float *logits, const int32_t *labels,
                                              int64_t batch, int64_t classes, float *loss,
                                              float *dlogits);
+
+/* Mean negative log-likelihood (torch.nn.NLLLoss, mean reduction) of log-probabilities
+ * logp[batch][classes] (e.g. a LOGSOFTMAX output) against labels[batch]:
+ * *loss = -1/batch sum_b logp[b][labels[b]], accumulated in double; dlogp (may be NULL)
+ * gets -1/batch at each label and 0 elsewhere. LOGSOFTMAX followed by this loss equals
+ * aihw_loss_cross_entropy up to float rounding. Errors as aihw_loss_cross_entropy. */
+AIHW_API aihw_status aihw_loss_nll(const float *logp, const int32_t *labels, int64_t batch,
+                                   int64_t classes, float *loss, float *dlogp);
 
 /* Mean squared error 1/(batch n) sum (y - t)^2 and its gradient (may be NULL). */
 AIHW_API aihw_status aihw_loss_mse(const float *y, const float *target, int64_t batch,

@@ -47,7 +47,8 @@ typedef enum aihw_rng_purpose {
   AIHW_RNG_PROGRAM = 18,           /* programming noise and drift exponents (inference) */
   AIHW_RNG_DRIFT_READ = 19,        /* read noise of a drift-to-time call (inference) */
   AIHW_RNG_MODIFIER = 20,          /* weight modifier draws (hardware-aware training) */
-  AIHW_RNG_INIT = 21               /* initial weights of network layers */
+  AIHW_RNG_INIT = 21,              /* initial weights of network layers */
+  AIHW_RNG_DROPOUT = 22            /* dropout masks (row = sample, op counter = step) */
 } aihw_rng_purpose;
 
 #define AIHW_PHILOX_ROUNDS 10

@@ -483,9 +483,9 @@ static aihw_status wrap_group(aihw_status st, int64_t g) {
   return aihw_nn_wrap_error(st, prefix);
 }
 
-aihw_status aihw_conv_step_impl(aihw_module *m, float lr) {
+aihw_status aihw_conv_step_impl(aihw_module *m, const aihw_sgd_params *sgd) {
   for (int64_t g = 0; g < m->conv->groups; ++g)
-    AIHW_TRY(wrap_group(aihw_linear_step_impl(m->conv->group[g], lr), g));
+    AIHW_TRY(wrap_group(aihw_linear_step_impl(m->conv->group[g], sgd), g));
   return AIHW_OK;
 }
 

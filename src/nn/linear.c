@@ -28,7 +28,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "nn/module_internal.h"
+#include "nn/digital_internal.h"
 
 struct aihw_linear_state {
   aihw_tile_kind tile_kind;
@@ -39,7 +39,8 @@ struct aihw_linear_state {
   int64_t *in_sizes, *in_starts, *out_sizes, *out_starts; /* one allocation */
   int64_t max_in_block, max_out_block;
   aihw_tile **tiles;           /* [in_index * out_splits + out_index] */
-  float *bias;                 /* digital bias [out], NULL otherwise */
+  float *bias;                 /* digital bias [out] (bias_param.value), NULL otherwise */
+  aihw_nn_param bias_param;    /* the digital bias with its momentum buffer */
   aihw_nn_buffer acc_x, acc_d; /* accumulated rows [acc_rows][in], [acc_rows][out] */
   int64_t acc_rows;
   aihw_nn_buffer work_a, work_b, work_sum; /* gather / scatter workspaces */
@@ -59,7 +60,7 @@ void aihw_linear_state_free(aihw_linear_state *s) {
       aihw_tile_destroy(s->tiles[k]);
   aihw_free(s->tiles);
   aihw_free(s->in_sizes);
-  aihw_free(s->bias);
+  aihw_nn_param_free(&s->bias_param);
   aihw_nn_buffer_free(&s->acc_x);
   aihw_nn_buffer_free(&s->acc_d);
   aihw_nn_buffer_free(&s->work_a);
@@ -357,9 +358,10 @@ AIHW_API aihw_status aihw_linear_create(const aihw_tile_config *config,
   if (s->tiles == NULL)
     goto fail;
   if (bias && !s->analog_bias) {
-    s->bias = aihw_calloc_array((size_t)out_features, sizeof(float), "digital bias");
-    if (s->bias == NULL)
+    if ((st = aihw_nn_param_init(&s->bias_param, out_features, "digital bias")) != AIHW_OK)
       goto fail;
+    s->bias = s->bias_param.value;
+    st = AIHW_ERR_OUT_OF_MEMORY;
   }
   for (int64_t r = 0; r < s->in_splits; ++r)
     for (int64_t c = 0; c < s->out_splits; ++c) {
@@ -465,15 +467,18 @@ aihw_status aihw_linear_backward_impl(aihw_module *m, const float *dy, int64_t b
 
 int aihw_linear_has_gradients(const aihw_module *m) { return m->linear->acc_rows > 0; }
 
-aihw_status aihw_linear_step_impl(aihw_module *m, float lr) {
+aihw_status aihw_linear_step_impl(aihw_module *m, const aihw_sgd_params *sgd) {
   aihw_linear_state *s = m->linear;
+  const float lr = sgd->lr;
   const int64_t in = m->in_features, out = m->out_features, rows = s->acc_rows;
   if (rows > 0) {
     const size_t nr = (size_t)rows;
     if (s->in_splits > 1)
       AIHW_TRY(aihw_nn_buffer_reserve(&s->work_a, nr * (size_t)s->max_in_block, "x block"));
     AIHW_TRY(aihw_nn_buffer_reserve(&s->work_b, nr * (size_t)s->max_out_block, "d block"));
-    AIHW_TRY(aihw_nn_buffer_reserve(&s->work_sum, (size_t)s->max_out_block, "tile scales"));
+    /* tile scales, then the bias gradient: out >= max_out_block floats, reserved before
+     * any tile changes */
+    AIHW_TRY(aihw_nn_buffer_reserve(&s->work_sum, (size_t)out, "tile scales"));
     const int lr_compensation =
         s->mapping.weight_scaling_omega > 0.0f && s->mapping.weight_scaling_lr_compensation;
     for (int64_t r = 0; r < s->in_splits; ++r) {
@@ -506,13 +511,16 @@ aihw_status aihw_linear_step_impl(aihw_module *m, float lr) {
         AIHW_TRY(aihw_tile_update(tile, xr, rows, n_in, dc, n_out, tile_lr));
       }
     }
-    if (s->bias != NULL) /* digital bias: plain SGD on the summed gradient */
+    if (s->bias != NULL) { /* digital bias: torch SGD on the gradient summed in double */
+      float *g = s->work_sum.data;
       for (int64_t i = 0; i < out; ++i) {
-        double g = 0.0;
+        double sum = 0.0;
         for (int64_t b = 0; b < rows; ++b)
-          g += (double)s->acc_d.data[b * out + i];
-        s->bias[i] = (float)((double)s->bias[i] - (double)lr * g);
+          sum += (double)s->acc_d.data[b * out + i];
+        g[i] = (float)sum;
       }
+      aihw_nn_param_sgd(&s->bias_param, g, sgd);
+    }
     s->acc_rows = 0;
   }
   for (int64_t k = 0; k < tile_count(s); ++k)
@@ -551,5 +559,6 @@ void aihw_linear_view_of(const aihw_module *m, aihw_linear_view *view) {
   view->has_bias = s->has_bias;
   view->analog_bias = s->analog_bias;
   view->bias = s->bias;
+  view->bias_param = s->bias != NULL ? &m->linear->bias_param : NULL;
   view->pending_rows = s->acc_rows;
 }

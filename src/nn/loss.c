@@ -1,5 +1,5 @@
-/* Losses (torch.nn.CrossEntropyLoss and MSELoss with mean reduction, as used by aihwkit's
- * examples, reference §10.2): values and gradients of the mean over the batch.
+/* Losses (torch.nn.CrossEntropyLoss, NLLLoss and MSELoss with mean reduction, as used by
+ * aihwkit's examples, reference §10.2): values and gradients of the mean over the batch.
  * Cross-entropy uses the log-sum-exp with the row maximum subtracted, accumulated in
  * double, so that large logits neither overflow nor lose the small terms:
  *   loss_b = log sum_j exp(l_bj - m_b) + m_b - l_b,label,   dl_bj = (softmax_bj - [j = label])
@@ -66,6 +66,34 @@ AIHW_API aihw_status aihw_loss_cross_entropy(const float *logits, const int32_t 
       }
   }
   *loss = (float)(total * inv_batch);
+  return AIHW_OK;
+}
+
+AIHW_API aihw_status aihw_loss_nll(const float *logp, const int32_t *labels, int64_t batch,
+                                   int64_t classes, float *loss, float *dlogp) {
+  static const char *fn = "aihw_loss_nll";
+  if (logp == NULL || labels == NULL || loss == NULL)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: NULL argument (%s)", fn,
+                      logp == NULL     ? "logp"
+                      : labels == NULL ? "labels"
+                                       : "loss");
+  AIHW_TRY(check_sizes(fn, batch, classes, "classes"));
+  for (int64_t b = 0; b < batch; ++b)
+    if (labels[b] < 0 || labels[b] >= classes)
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                        "%s: labels[%lld] = %d: must be in 0 .. %lld", fn, (long long)b,
+                        (int)labels[b], (long long)(classes - 1));
+  AIHW_TRY(check_finite(fn, "logp", logp, batch, classes));
+  double total = 0.0;
+  for (int64_t b = 0; b < batch; ++b)
+    total -= (double)logp[b * classes + labels[b]];
+  if (dlogp != NULL) {
+    const float g = (float)(-1.0 / (double)batch);
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t j = 0; j < classes; ++j)
+        dlogp[b * classes + j] = j == labels[b] ? g : 0.0f;
+  }
+  *loss = (float)(total / (double)batch);
   return AIHW_OK;
 }
 

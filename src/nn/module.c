@@ -15,7 +15,7 @@
 #include "aihw/cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
-#include "nn/module_internal.h"
+#include "nn/digital_internal.h"
 
 /* ---- Buffers and errors ------------------------------------------------------------- */
 
@@ -62,6 +62,12 @@ static const char *kind_name(aihw_module_kind kind) {
   case AIHW_MODULE_CONV2D: return "CONV2D";
   case AIHW_MODULE_MAXPOOL2D: return "MAXPOOL2D";
   case AIHW_MODULE_AVGPOOL2D: return "AVGPOOL2D";
+  case AIHW_MODULE_DIGITAL_LINEAR: return "DIGITAL_LINEAR";
+  case AIHW_MODULE_BATCHNORM1D: return "BATCHNORM1D";
+  case AIHW_MODULE_BATCHNORM2D: return "BATCHNORM2D";
+  case AIHW_MODULE_DROPOUT: return "DROPOUT";
+  case AIHW_MODULE_SOFTMAX: return "SOFTMAX";
+  case AIHW_MODULE_LOGSOFTMAX: return "LOGSOFTMAX";
   }
   return "UNKNOWN";
 }
@@ -125,10 +131,12 @@ AIHW_API aihw_status aihw_activation_create(aihw_module_kind kind, int64_t featu
   if (out == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
   if (kind != AIHW_MODULE_RELU && kind != AIHW_MODULE_SIGMOID && kind != AIHW_MODULE_TANH &&
-      kind != AIHW_MODULE_FLATTEN)
+      kind != AIHW_MODULE_FLATTEN && kind != AIHW_MODULE_SOFTMAX &&
+      kind != AIHW_MODULE_LOGSOFTMAX)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
-                      "%s: kind %d is not an activation (RELU, SIGMOID, TANH, FLATTEN)", fn,
-                      (int)kind);
+                      "%s: kind %d is not an activation (RELU, SIGMOID, TANH, FLATTEN, "
+                      "SOFTMAX, LOGSOFTMAX)",
+                      fn, (int)kind);
   if (features < 1 || features > 0x7fffffff)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: features = %lld: must be in 1 .. 2^31-1",
                       fn, (long long)features);
@@ -151,6 +159,7 @@ AIHW_API void aihw_module_destroy(aihw_module *module) {
   aihw_linear_state_free(module->linear);
   aihw_conv_state_free(module->conv);
   aihw_pool_state_free(module->pool);
+  aihw_digital_state_free(module->digital);
   aihw_nn_buffer_free(&module->cache);
   aihw_nn_buffer_free(&module->ping);
   aihw_nn_buffer_free(&module->pong);
@@ -260,6 +269,12 @@ static aihw_status forward_impl(aihw_module *m, const float *x, int64_t batch, f
     if (y != x)
       memmove(y, x, n * sizeof(float));
     break;
+  case AIHW_MODULE_DIGITAL_LINEAR:
+  case AIHW_MODULE_BATCHNORM1D:
+  case AIHW_MODULE_BATCHNORM2D:
+  case AIHW_MODULE_DROPOUT:
+  case AIHW_MODULE_SOFTMAX:
+  case AIHW_MODULE_LOGSOFTMAX: AIHW_TRY(aihw_digital_forward_impl(m, x, batch, y)); break;
   case AIHW_MODULE_SEQUENTIAL: {
     int64_t mx = 0;
     AIHW_TRY(check_chain(m, &mx));
@@ -319,6 +334,12 @@ static aihw_status backward_impl(aihw_module *m, const float *dy, int64_t batch,
     if (dx != NULL && dx != dy)
       memmove(dx, dy, n * sizeof(float));
     break;
+  case AIHW_MODULE_DIGITAL_LINEAR:
+  case AIHW_MODULE_BATCHNORM1D:
+  case AIHW_MODULE_BATCHNORM2D:
+  case AIHW_MODULE_DROPOUT:
+  case AIHW_MODULE_SOFTMAX:
+  case AIHW_MODULE_LOGSOFTMAX: AIHW_TRY(aihw_digital_backward_impl(m, dy, batch, dx)); break;
   case AIHW_MODULE_SEQUENTIAL: {
     int64_t mx = 0;
     AIHW_TRY(check_chain(m, &mx));
@@ -393,38 +414,50 @@ static int has_gradients(const aihw_module *m) {
     return aihw_linear_has_gradients(m);
   if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
     return aihw_conv_has_gradients(m);
+  if (aihw_digital_kind(m->kind))
+    return aihw_digital_has_gradients(m);
   for (int k = 0; k < m->child_count; ++k)
     if (has_gradients(m->children[k]))
       return 1;
   return 0;
 }
 
-static aihw_status step_impl(aihw_module *m, float lr) {
+static aihw_status step_impl(aihw_module *m, const aihw_sgd_params *sgd) {
   if (m->kind == AIHW_MODULE_LINEAR)
-    return aihw_linear_step_impl(m, lr);
+    return aihw_linear_step_impl(m, sgd);
   if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
-    return aihw_conv_step_impl(m, lr);
+    return aihw_conv_step_impl(m, sgd);
+  if (aihw_digital_kind(m->kind))
+    return aihw_digital_step_impl(m, sgd);
   for (int k = 0; k < m->child_count; ++k) {
-    aihw_status st = step_impl(m->children[k], lr);
+    aihw_status st = step_impl(m->children[k], sgd);
     if (st != AIHW_OK)
       return wrap_child(st, k, m->children[k]);
   }
   return AIHW_OK;
 }
 
-AIHW_API aihw_status aihw_module_step(aihw_module *module, float lr) {
-  static const char *fn = "aihw_module_step";
+static aihw_status step_checked(aihw_module *module, const aihw_sgd_params *sgd,
+                                const char *fn) {
   if (module == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: module is NULL", fn);
-  if (!isfinite(lr))
-    return aihw_error(AIHW_ERR_NOT_FINITE, "%s: lr = %g: must be finite", fn, (double)lr);
-  if (lr < 0.0f)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: lr = %g: must be >= 0", fn, (double)lr);
+  aihw_status st = aihw_sgd_params_validate(sgd);
+  if (st != AIHW_OK)
+    return aihw_nn_wrap_error(st, fn);
   if (!has_gradients(module))
     return aihw_error(AIHW_ERR_STATE,
                       "%s: no accumulated gradients: call aihw_module_backward first", fn);
-  aihw_status st = step_impl(module, lr);
+  st = step_impl(module, sgd);
   return st == AIHW_OK ? st : aihw_nn_wrap_error(st, fn);
+}
+
+AIHW_API aihw_status aihw_module_step(aihw_module *module, float lr) {
+  const aihw_sgd_params sgd = aihw_sgd_params_default(lr);
+  return step_checked(module, &sgd, "aihw_module_step");
+}
+
+AIHW_API aihw_status aihw_module_step_sgd(aihw_module *module, const aihw_sgd_params *params) {
+  return step_checked(module, params, "aihw_module_step_sgd");
 }
 
 static aihw_status set_training_impl(aihw_module *m, int training) {

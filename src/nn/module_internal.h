@@ -32,6 +32,8 @@ void aihw_nn_buffer_free(aihw_nn_buffer *buf);
 typedef struct aihw_linear_state aihw_linear_state; /* linear.c */
 typedef struct aihw_conv_state aihw_conv_state;     /* conv.c */
 typedef struct aihw_pool_state aihw_pool_state;     /* pool.c */
+typedef struct aihw_digital_state aihw_digital_state; /* nn/digital_internal.h */
+struct aihw_nn_param;
 
 struct aihw_module {
   aihw_module_kind kind;
@@ -42,6 +44,7 @@ struct aihw_module {
   aihw_linear_state *linear; /* LINEAR */
   aihw_conv_state *conv;     /* CONV1D, CONV2D */
   aihw_pool_state *pool;     /* MAXPOOL2D, AVGPOOL2D */
+  aihw_digital_state *digital; /* DIGITAL_LINEAR, BATCHNORM1D/2D, DROPOUT */
   aihw_module **children;    /* SEQUENTIAL */
   int child_count, child_capacity;
   aihw_nn_buffer ping, pong; /* SEQUENTIAL: activations between children */
@@ -53,7 +56,7 @@ aihw_status aihw_linear_forward_impl(aihw_module *m, const float *x, int64_t bat
 aihw_status aihw_linear_backward_impl(aihw_module *m, const float *dy, int64_t batch,
                                       float *dx);
 int aihw_linear_has_gradients(const aihw_module *m);
-aihw_status aihw_linear_step_impl(aihw_module *m, float lr);
+aihw_status aihw_linear_step_impl(aihw_module *m, const aihw_sgd_params *sgd);
 aihw_status aihw_linear_set_training_impl(aihw_module *m, int training);
 /* Programs (program = 1) or drifts every INFERENCE tile; other tiles are skipped. */
 aihw_status aihw_linear_program_impl(aihw_module *m, int program, float t_inference_s);
@@ -64,7 +67,7 @@ void aihw_linear_state_free(aihw_linear_state *state);
 aihw_status aihw_conv_forward_impl(aihw_module *m, const float *x, int64_t batch, float *y);
 aihw_status aihw_conv_backward_impl(aihw_module *m, const float *dy, int64_t batch, float *dx);
 int aihw_conv_has_gradients(const aihw_module *m);
-aihw_status aihw_conv_step_impl(aihw_module *m, float lr);
+aihw_status aihw_conv_step_impl(aihw_module *m, const aihw_sgd_params *sgd);
 aihw_status aihw_conv_set_training_impl(aihw_module *m, int training);
 aihw_status aihw_conv_program_impl(aihw_module *m, int program, float t_inference_s);
 int64_t aihw_conv_group_count(const aihw_module *m);
@@ -85,11 +88,13 @@ struct aihw_st_dict;
 
 /* What the state files need of a LINEAR module besides its tiles (linear.c). `bias` is
  * the digital bias [out_features] (NULL when the layer has none or it is an analog
- * column); pending_rows counts accumulated gradient rows not yet applied by a step. */
+ * column; bias_param likewise); pending_rows counts accumulated gradient rows not yet
+ * applied by a step. */
 typedef struct aihw_linear_view {
   aihw_mapping_params mapping;
   int has_bias, analog_bias;
   float *bias;
+  struct aihw_nn_param *bias_param; /* the digital bias with its momentum buffer */
   int64_t pending_rows;
 } aihw_linear_view;
 void aihw_linear_view_of(const aihw_module *m, aihw_linear_view *view);

@@ -30,23 +30,36 @@
 #include "core/error.h"
 #include "core/json_util.h"
 #include "core/safetensors.h"
-#include "nn/module_internal.h"
+#include "nn/digital_internal.h"
 #include "tile/tile_internal.h"
 
 #define FORMAT_NAME "aihw-module"
 #define FORMAT_VERSION "1"
 
-static const char *const kind_names[] = {"LINEAR",  "SEQUENTIAL", "RELU",   "SIGMOID",
-                                         "TANH",    "FLATTEN",    "CONV1D", "CONV2D",
-                                         "MAXPOOL2D", "AVGPOOL2D"};
-enum { N_KINDS = 10 };
+static const char *const kind_names[] = {[AIHW_MODULE_LINEAR] = "LINEAR",
+                                         [AIHW_MODULE_SEQUENTIAL] = "SEQUENTIAL",
+                                         [AIHW_MODULE_RELU] = "RELU",
+                                         [AIHW_MODULE_SIGMOID] = "SIGMOID",
+                                         [AIHW_MODULE_TANH] = "TANH",
+                                         [AIHW_MODULE_FLATTEN] = "FLATTEN",
+                                         [AIHW_MODULE_CONV1D] = "CONV1D",
+                                         [AIHW_MODULE_CONV2D] = "CONV2D",
+                                         [AIHW_MODULE_MAXPOOL2D] = "MAXPOOL2D",
+                                         [AIHW_MODULE_AVGPOOL2D] = "AVGPOOL2D",
+                                         [AIHW_MODULE_DIGITAL_LINEAR] = "DIGITAL_LINEAR",
+                                         [AIHW_MODULE_BATCHNORM1D] = "BATCHNORM1D",
+                                         [AIHW_MODULE_BATCHNORM2D] = "BATCHNORM2D",
+                                         [AIHW_MODULE_DROPOUT] = "DROPOUT",
+                                         [AIHW_MODULE_SOFTMAX] = "SOFTMAX",
+                                         [AIHW_MODULE_LOGSOFTMAX] = "LOGSOFTMAX"};
+enum { N_KINDS = (int)(sizeof kind_names / sizeof kind_names[0]) };
 
 static int is_conv_kind(aihw_module_kind k) {
   return k == AIHW_MODULE_CONV1D || k == AIHW_MODULE_CONV2D;
 }
 
 static const char *kind_name(aihw_module_kind k) {
-  return (int)k >= 0 && (int)k < N_KINDS ? kind_names[k] : "?";
+  return (int)k >= 0 && (int)k < N_KINDS && kind_names[k] != NULL ? kind_names[k] : "?";
 }
 
 /* Appends "<k>." to the path prefix in buf (restored by the caller). */
@@ -124,6 +137,8 @@ static cJSON *architecture(const aihw_module *m) {
       }
       ok = aihw_json_add_item(children, NULL, c);
     }
+  } else if (ok && aihw_digital_kind(m->kind)) {
+    ok = aihw_digital_architecture(m, o);
   } else if (ok) {
     ok = aihw_json_add_item(o, "features", cJSON_CreateNumber((double)m->in_features));
   }
@@ -209,6 +224,8 @@ static aihw_status export_tree(const aihw_module *m, aihw_st_dict *dict, char *p
     }
     return AIHW_OK;
   }
+  if (aihw_digital_kind(m->kind))
+    return aihw_digital_export(m, dict, prefix);
   if (m->kind != AIHW_MODULE_LINEAR)
     return AIHW_OK;
   aihw_linear_view v;
@@ -234,6 +251,7 @@ static aihw_status export_tree(const aihw_module *m, aihw_st_dict *dict, char *p
       return name_too_long(prefix);
     const size_t shape[1] = {(size_t)m->out_features};
     AIHW_TRY(aihw_st_dict_add(dict, prefix, AIHW_ST_F32, shape, 1, v.bias));
+    AIHW_TRY(aihw_nn_param_export(v.bias_param, dict, prefix));
     prefix[len] = '\0';
   }
   return AIHW_OK;
@@ -328,6 +346,7 @@ typedef struct import_ctx {
   size_t n_plans, cap_plans;
   bias_load *biases;
   size_t n_biases, cap_biases;
+  aihw_nn_import digital; /* digital layers and momentum buffers */
 } import_ctx;
 
 static void count_tree(const aihw_module *m, size_t *tiles, size_t *linears) {
@@ -391,6 +410,7 @@ static aihw_status prepare_linear(aihw_module *m, import_ctx *x, char *prefix, s
     mark_name(x, prefix);
     x->biases[x->n_biases++] = (bias_load){v.bias, b, shape[0]};
   }
+  AIHW_TRY(aihw_nn_param_prepare_momentum(v.bias_param, &x->digital, prefix));
   prefix[len] = '\0';
   return AIHW_OK;
 }
@@ -398,6 +418,8 @@ static aihw_status prepare_linear(aihw_module *m, import_ctx *x, char *prefix, s
 static aihw_status prepare_tree(aihw_module *m, import_ctx *x, char *prefix, size_t size) {
   if (m->kind == AIHW_MODULE_LINEAR)
     return prepare_linear(m, x, prefix, size);
+  if (aihw_digital_kind(m->kind))
+    return aihw_digital_prepare(m, &x->digital, prefix);
   const size_t len = strlen(prefix);
   if (is_conv_kind(m->kind))
     for (int64_t g = 0; g < aihw_conv_group_count(m); ++g) {
@@ -442,7 +464,8 @@ static aihw_status import_tensors(aihw_module *m, const aihw_st_dict *dict, int 
   size_t tiles = 0, linears = 0;
   count_tree(m, &tiles, &linears);
   const size_t count = aihw_st_dict_count(dict);
-  import_ctx x = {dict, NULL, NULL, NULL, 0, tiles, NULL, 0, linears};
+  import_ctx x = {dict,  NULL, NULL, NULL,    0,
+                  tiles, NULL, 0,    linears, {dict, NULL, NULL, NULL, 0, 0}};
   aihw_state_names *unexpected = NULL;
   x.used = aihw_calloc_array(count > 0 ? count : 1, 1, "tensor marks");
   x.missing = aihw_calloc_array(1, sizeof *x.missing, "name list");
@@ -454,6 +477,8 @@ static aihw_status import_tensors(aihw_module *m, const aihw_st_dict *dict, int 
       x.biases == NULL)
     s = AIHW_ERR_OUT_OF_MEMORY;
   char prefix[512] = "";
+  x.digital.used = x.used;
+  x.digital.missing = x.missing;
   if (s == AIHW_OK)
     s = prepare_tree(m, &x, prefix, sizeof prefix);
   if (s == AIHW_OK && strict) {
@@ -477,6 +502,7 @@ static aihw_status import_tensors(aihw_module *m, const aihw_st_dict *dict, int 
       aihw_tile_state_commit(&x.plans[k]);
     for (size_t k = 0; k < x.n_biases; ++k)
       memcpy(x.biases[k].dst, x.biases[k].src, x.biases[k].n * sizeof(float));
+    aihw_nn_import_commit(&x.digital);
     commit_modes(m, arch);
   } else {
     for (size_t k = 0; x.plans != NULL && k < x.n_plans; ++k)
@@ -487,6 +513,7 @@ static aihw_status import_tensors(aihw_module *m, const aihw_st_dict *dict, int 
   aihw_free(unexpected);
   aihw_free(x.plans);
   aihw_free(x.biases);
+  aihw_nn_import_free(&x.digital);
   return s;
 }
 
@@ -601,16 +628,21 @@ static aihw_status build_tree(const cJSON *a, const char *source, int depth,
     return arch_error(source, "nested deeper than 64 levels");
   const cJSON *kind = cJSON_GetObjectItemCaseSensitive(a, "kind");
   int k = 0;
-  while (cJSON_IsString(kind) && k < N_KINDS && strcmp(kind->valuestring, kind_names[k]) != 0)
+  while (cJSON_IsString(kind) && k < N_KINDS &&
+         (kind_names[k] == NULL || strcmp(kind->valuestring, kind_names[k]) != 0))
     ++k;
   if (!cJSON_IsString(kind) || k == N_KINDS)
     return arch_error(source, "an entry has no known 'kind' (LINEAR, SEQUENTIAL, RELU, "
-                              "SIGMOID, TANH, FLATTEN, CONV1D, CONV2D, MAXPOOL2D, AVGPOOL2D)");
+                              "SIGMOID, TANH, FLATTEN, CONV1D, CONV2D, MAXPOOL2D, AVGPOOL2D, "
+                              "DIGITAL_LINEAR, BATCHNORM1D, BATCHNORM2D, DROPOUT, SOFTMAX, "
+                              "LOGSOFTMAX)");
   if (k == AIHW_MODULE_LINEAR)
     return build_linear(a, source, out);
   if (is_conv_kind((aihw_module_kind)k) || k == AIHW_MODULE_MAXPOOL2D ||
       k == AIHW_MODULE_AVGPOOL2D)
     return aihw_layers_build((aihw_module_kind)k, a, source, out);
+  if (aihw_digital_kind((aihw_module_kind)k))
+    return aihw_digital_build(k, a, source, out);
   if (k != AIHW_MODULE_SEQUENTIAL) {
     int64_t features = 0;
     if (!read_i64(a, "features", &features))

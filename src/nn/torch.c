@@ -3,8 +3,10 @@
  *
  *  - aihw_module_save_torch / aihw_module_load_torch: the learnable parameters of a module
  *    tree under the names torch's state_dict() gives the same nn.Sequential ("0.weight",
- *    "0.bias", "3.weight", nested containers "1.0.weight"), in a safetensors file that
- *    Python's `safetensors.torch.load_file` reads and `save_file` writes;
+ *    "0.bias", "3.weight", nested containers "1.0.weight"; LINEAR and DIGITAL_LINEAR
+ *    weight/bias, BatchNorm weight/bias/running_mean/running_var/num_batches_tracked), in a
+ *    safetensors file that Python's `safetensors.torch.load_file` reads and `save_file`
+ *    writes;
  *  - aihw_module_convert: the same network on tiles of another configuration, with the
  *    weights copied exactly.
  *
@@ -24,7 +26,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/safetensors.h"
-#include "nn/module_internal.h"
+#include "nn/digital_internal.h"
 
 #define TORCH_MAX_NAME 256
 #define TORCH_MAX_DIMS 4
@@ -37,6 +39,8 @@ typedef struct torch_param {
   float *data;
   int role; /* per kind: 0 = weight, 1 = bias, ... */
   int loaded;
+  int is_count; /* an I64 scalar (BatchNorm's num_batches_tracked), kept in `count` */
+  int64_t count;
 } torch_param;
 
 typedef struct torch_list {
@@ -125,6 +129,76 @@ static aihw_status apply_conv(aihw_module *m, torch_param *p, size_t n) {
   return aihw_conv_set_weights(m, p[0].data, n > 1 ? p[1].data : NULL, 1);
 }
 
+/* DIGITAL_LINEAR: weight [out][in], bias [out], as torch.nn.Linear. */
+static aihw_status collect_digital_linear(aihw_module *m, const char *prefix, torch_list *l) {
+  const int64_t wshape[2] = {m->out_features, m->in_features};
+  torch_param *w = NULL, *b = NULL;
+  AIHW_TRY(list_add(l, m, prefix, "weight", 0, 2, wshape, &w));
+  if (m->digital->linear.bias.n > 0)
+    AIHW_TRY(list_add(l, m, prefix, "bias", 1, 1, &m->out_features, &b));
+  return aihw_digital_linear_get_weights(m, w->data, b != NULL ? b->data : NULL);
+}
+
+static aihw_status apply_digital_linear(aihw_module *m, torch_param *p, size_t n) {
+  return aihw_digital_linear_set_weights(m, p[0].data, n > 1 ? p[1].data : NULL);
+}
+
+/* BATCHNORM1D/2D: weight and bias (affine), running_mean, running_var and the I64 scalar
+ * num_batches_tracked (track_running_stats), as torch.nn.BatchNorm*d's state_dict. */
+enum { BN_WEIGHT, BN_BIAS, BN_MEAN, BN_VAR, BN_TRACKED };
+
+static aihw_status collect_batchnorm(aihw_module *m, const char *prefix, torch_list *l) {
+  aihw_batchnorm *bn = &m->digital->norm;
+  const int64_t c = bn->channels;
+  torch_param *t = NULL;
+  if (bn->params.affine) {
+    AIHW_TRY(list_add(l, m, prefix, "weight", BN_WEIGHT, 1, &c, &t));
+    memcpy(t->data, bn->gamma.value, (size_t)c * sizeof(float));
+    AIHW_TRY(list_add(l, m, prefix, "bias", BN_BIAS, 1, &c, &t));
+    memcpy(t->data, bn->beta.value, (size_t)c * sizeof(float));
+  }
+  if (bn->params.track_running_stats) {
+    AIHW_TRY(list_add(l, m, prefix, "running_mean", BN_MEAN, 1, &c, &t));
+    memcpy(t->data, bn->running_mean, (size_t)c * sizeof(float));
+    AIHW_TRY(list_add(l, m, prefix, "running_var", BN_VAR, 1, &c, &t));
+    memcpy(t->data, bn->running_var, (size_t)c * sizeof(float));
+    AIHW_TRY(list_add(l, m, prefix, "num_batches_tracked", BN_TRACKED, 0, NULL, &t));
+    t->is_count = 1;
+    t->count = bn->num_batches_tracked;
+  }
+  return AIHW_OK;
+}
+
+static aihw_status apply_batchnorm(aihw_module *m, torch_param *p, size_t n) {
+  aihw_batchnorm *bn = &m->digital->norm;
+  const size_t bytes = (size_t)bn->channels * sizeof(float);
+  for (size_t k = 0; k < n; ++k)
+    switch (p[k].role) {
+    case BN_WEIGHT: memcpy(bn->gamma.value, p[k].data, bytes); break;
+    case BN_BIAS: memcpy(bn->beta.value, p[k].data, bytes); break;
+    case BN_MEAN: memcpy(bn->running_mean, p[k].data, bytes); break;
+    case BN_VAR: memcpy(bn->running_var, p[k].data, bytes); break;
+    default: bn->num_batches_tracked = p[k].count; break;
+    }
+  return AIHW_OK;
+}
+
+/* Checks what the writers cannot refuse half-way: a running variance must be >= 0. */
+static aihw_status check_values(const torch_list *l, const char *source) {
+  for (size_t k = 0; k < l->count; ++k) {
+    const torch_param *p = &l->items[k];
+    const aihw_module_kind kind = p->module->kind;
+    if ((kind == AIHW_MODULE_BATCHNORM1D || kind == AIHW_MODULE_BATCHNORM2D) &&
+        p->role == BN_VAR)
+      for (size_t i = 0; i < p->numel; ++i)
+        if (p->data[i] < 0.0f)
+          return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                            "%s: tensor '%s' element %zu = %g: a variance must be >= 0", source,
+                            p->name, i, (double)p->data[i]);
+  }
+  return AIHW_OK;
+}
+
 /* ---- the walk ------------------------------------------------------------------------- */
 
 static aihw_status collect_tree(aihw_module *m, char *prefix, size_t size, torch_list *l) {
@@ -132,6 +206,10 @@ static aihw_status collect_tree(aihw_module *m, char *prefix, size_t size, torch
     return collect_linear(m, prefix, l);
   if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
     return collect_conv(m, prefix, l);
+  if (m->kind == AIHW_MODULE_DIGITAL_LINEAR)
+    return collect_digital_linear(m, prefix, l);
+  if (m->kind == AIHW_MODULE_BATCHNORM1D || m->kind == AIHW_MODULE_BATCHNORM2D)
+    return collect_batchnorm(m, prefix, l);
   const size_t len = strlen(prefix);
   for (int k = 0; k < m->child_count; ++k) {
     int n = snprintf(prefix + len, size - len, "%s%d", len > 0 ? "." : "", k);
@@ -165,9 +243,12 @@ static aihw_status apply_all(torch_list *l) {
       s = apply_linear(m, &l->items[k], n);
     else if (m->kind == AIHW_MODULE_CONV1D || m->kind == AIHW_MODULE_CONV2D)
       s = apply_conv(m, &l->items[k], n);
+    else if (m->kind == AIHW_MODULE_DIGITAL_LINEAR)
+      s = apply_digital_linear(m, &l->items[k], n);
+    else if (m->kind == AIHW_MODULE_BATCHNORM1D || m->kind == AIHW_MODULE_BATCHNORM2D)
+      s = apply_batchnorm(m, &l->items[k], n);
     else
-      s = aihw_error(AIHW_ERR_INTERNAL, "no parameter writer for module kind %d",
-                     (int)m->kind);
+      s = aihw_error(AIHW_ERR_INTERNAL, "no parameter writer for module kind %d", (int)m->kind);
     if (s != AIHW_OK) {
       char prefix[TORCH_MAX_NAME + 32];
       snprintf(prefix, sizeof prefix, "parameter '%s'", l->items[k].name);
@@ -224,6 +305,19 @@ static aihw_status convert_tensor(const aihw_st_tensor *t, torch_param *p, const
                         "%zu",
                         source, p->name, t->shape[d], d, p->shape[d]);
   const unsigned char *src = t->data;
+  if (p->is_count) { /* torch keeps counters as int64 */
+    int64_t v = 0;
+    if (t->dtype != AIHW_ST_I64)
+      return aihw_error(AIHW_ERR_FORMAT, "%s: tensor '%s' has dtype %s (allowed: I64)", source,
+                        p->name, aihw_st_dtype_name(t->dtype));
+    memcpy(&v, src, sizeof v);
+    if (v < 0)
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tensor '%s' = %lld: must be >= 0",
+                        source, p->name, (long long)v);
+    p->count = v;
+    p->loaded = 1;
+    return AIHW_OK;
+  }
   for (size_t k = 0; k < p->numel; ++k) {
     float v;
     switch (t->dtype) {
@@ -303,8 +397,10 @@ static aihw_status export_dict(const aihw_module *m, aihw_st_dict **out) {
   aihw_st_dict *dict = NULL;
   aihw_status s = aihw_st_dict_create(&dict);
   for (size_t k = 0; k < l.count && s == AIHW_OK; ++k)
-    s = aihw_st_dict_add(dict, l.items[k].name, AIHW_ST_F32, l.items[k].shape, l.items[k].ndim,
-                         l.items[k].data);
+    s = l.items[k].is_count
+            ? aihw_st_dict_add(dict, l.items[k].name, AIHW_ST_I64, NULL, 0, &l.items[k].count)
+            : aihw_st_dict_add(dict, l.items[k].name, AIHW_ST_F32, l.items[k].shape,
+                               l.items[k].ndim, l.items[k].data);
   if (s == AIHW_OK)
     s = aihw_st_dict_set_metadata(dict, "format", "pt");
   list_free(&l);
@@ -321,6 +417,8 @@ static aihw_status import_dict(aihw_module *m, const aihw_st_dict *dict, int str
   torch_list l = {0};
   AIHW_TRY(collect(m, &l));
   aihw_status s = fill_from_dict(&l, dict, strict, source);
+  if (s == AIHW_OK)
+    s = check_values(&l, source);
   if (s == AIHW_OK)
     s = apply_all(&l);
   list_free(&l);
@@ -438,7 +536,9 @@ AIHW_API aihw_status aihw_module_convert(const aihw_module *src, const aihw_tile
   static const char *fn = "aihw_module_convert";
   if (src == NULL || config == NULL || out == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
-                      src == NULL ? "module" : config == NULL ? "config" : "out");
+                      src == NULL      ? "module"
+                      : config == NULL ? "config"
+                                       : "out");
   char *mapping_text = NULL;
   if (mapping != NULL)
     AIHW_TRY(aihw_mapping_params_to_json(mapping, &mapping_text));
