@@ -131,8 +131,15 @@ typedef struct demo_drift {
 /* Trains `model` for run->epochs epochs, printing one line per epoch. */
 static int train_run(aihw_module *model, const models_split *train, const models_split *test,
                      uint32_t seed, demo_run *run) {
-  const models_train_options topt = {run->batch, run->epochs, run->lr, seed,
-                                     isatty(fileno(stdout)), run->name};
+  models_train_options topt;
+  memset(&topt, 0, sizeof topt);
+  topt.batch = run->batch;
+  topt.epochs = run->epochs;
+  topt.lr = run->lr;
+  topt.seed = seed;
+  topt.bar = isatty(fileno(stdout));
+  topt.label = run->name;
+  topt.schedule = aihw_lr_schedule_default();
   for (long e = 0; e < run->epochs; ++e) {
     const char *what = NULL;
     aihw_status s = models_train_epoch(model, train, &topt, e + 1, &run->e[e], &what);

@@ -8,7 +8,8 @@
  *
  * The built-in architectures of --arch are such texts too. Every analog layer gets the
  * configuration and mapping of --rpu, with tile ids handed out in layer order over every
- * tile; a layer may override the configuration with "rpu": "<preset name>". The shape is
+ * tile; a layer may override the configuration with "rpu": "<preset name>", and a Linear
+ * with "analog": false is torch's digital Linear (DIGITAL_LINEAR). The shape is
  * tracked as [C, H, W] (images), [C, L] or [F] (vectors); layers that need a shape
  * (Conv2d, pooling) say so when they get another one. */
 #include <stdarg.h>
@@ -120,17 +121,25 @@ static int add_linear(model_ctx *c, const cJSON *layer) {
   if (c->cur.ndim != 1)
     return fail(c, "Linear needs a flat input (add a Flatten); the input has %d dims",
                 c->cur.ndim);
+  const cJSON *analog = cJSON_GetObjectItemCaseSensitive(layer, "analog");
+  if (analog != NULL && !cJSON_IsBool(analog))
+    return fail(c, "\"analog\" must be true or false");
+  aihw_module *m = NULL;
+  shape next = {1, {out, 0, 0}};
+  if (cJSON_IsFalse(analog)) { /* torch.nn.Linear in floating point on the host */
+    aihw_status s = aihw_digital_linear_create(c->cur.d[0], out, (int)bias, c->config.seed,
+                                               c->config.tile_id++, &m);
+    return s == AIHW_OK ? append(c, m, &next) : lib_fail(c, "Linear (digital)", s);
+  }
   aihw_tile_config config;
   if (!layer_config(c, layer, &config))
     return CLI_EXIT_FAILURE;
-  aihw_module *m = NULL;
   aihw_status s = aihw_linear_create(&config, c->mapping, c->cur.d[0], out, (int)bias, &m);
   if (s != AIHW_OK)
     return lib_fail(c, "Linear", s);
   int64_t rows = 0, cols = 0;
   aihw_linear_tile_grid(m, &rows, &cols);
   c->config.tile_id += (uint32_t)(rows * cols);
-  shape next = {1, {out, 0, 0}};
   return append(c, m, &next);
 }
 
@@ -237,6 +246,44 @@ static int add_pool(model_ctx *c, const cJSON *layer, aihw_module_kind kind) {
   return append(c, m, &next);
 }
 
+static int add_batchnorm(model_ctx *c, const cJSON *layer, int dims) {
+  if ((dims == 2 && c->cur.ndim != 3) || (dims == 1 && c->cur.ndim == 3))
+    return fail(c, "BatchNorm%dd needs a %s input; the input has %d dims", dims,
+                dims == 2 ? "[C, H, W]" : "[F] or [C, L]", c->cur.ndim);
+  aihw_batchnorm_params p = aihw_batchnorm_params_default();
+  const cJSON *eps = cJSON_GetObjectItemCaseSensitive(layer, "eps");
+  const cJSON *mom = cJSON_GetObjectItemCaseSensitive(layer, "momentum");
+  if ((eps != NULL && !cJSON_IsNumber(eps)) || (mom != NULL && !cJSON_IsNumber(mom)))
+    return fail(c, "\"eps\" and \"momentum\" must be numbers");
+  if (eps != NULL)
+    p.eps = (float)eps->valuedouble;
+  if (mom != NULL)
+    p.momentum = (float)mom->valuedouble;
+  aihw_module *m = NULL;
+  aihw_status s = dims == 2 ? aihw_batchnorm2d_create(c->cur.d[0], c->cur.d[1], c->cur.d[2],
+                                                      &p, &m)
+                            : aihw_batchnorm1d_create(c->cur.d[0],
+                                                      c->cur.ndim == 2 ? c->cur.d[1] : 1, &p,
+                                                      &m);
+  if (s != AIHW_OK)
+    return lib_fail(c, "BatchNorm", s);
+  shape next = c->cur;
+  return append(c, m, &next);
+}
+
+static int add_dropout(model_ctx *c, const cJSON *layer) {
+  const cJSON *pj = cJSON_GetObjectItemCaseSensitive(layer, "p");
+  if (pj != NULL && !cJSON_IsNumber(pj))
+    return fail(c, "\"p\" must be a number in [0, 1)");
+  const float p = pj != NULL ? (float)pj->valuedouble : 0.5f; /* torch's default */
+  aihw_module *m = NULL;
+  aihw_status s = aihw_dropout_create(numel(&c->cur), p, c->config.seed, c->config.tile_id++, &m);
+  if (s != AIHW_OK)
+    return lib_fail(c, "Dropout", s);
+  shape next = c->cur;
+  return append(c, m, &next);
+}
+
 /* One layer object. */
 static int add_layer(model_ctx *c, const cJSON *layer) {
   const cJSON *type = cJSON_GetObjectItemCaseSensitive(layer, "type");
@@ -247,6 +294,10 @@ static int add_layer(model_ctx *c, const cJSON *layer) {
     return add_linear(c, layer);
   if (strcmp(t, "Conv2d") == 0 || strcmp(t, "Conv1d") == 0)
     return add_conv(c, layer, t[4] == '2' ? 2 : 1);
+  if (strcmp(t, "BatchNorm1d") == 0 || strcmp(t, "BatchNorm2d") == 0)
+    return add_batchnorm(c, layer, t[9] == '2' ? 2 : 1);
+  if (strcmp(t, "Dropout") == 0)
+    return add_dropout(c, layer);
   if (strcmp(t, "MaxPool2d") == 0)
     return add_pool(c, layer, AIHW_MODULE_MAXPOOL2D);
   if (strcmp(t, "AvgPool2d") == 0)
@@ -257,11 +308,13 @@ static int add_layer(model_ctx *c, const cJSON *layer) {
   } activations[] = {{"ReLU", AIHW_MODULE_RELU},
                      {"Sigmoid", AIHW_MODULE_SIGMOID},
                      {"Tanh", AIHW_MODULE_TANH},
-                     {"Flatten", AIHW_MODULE_FLATTEN}};
+                     {"Flatten", AIHW_MODULE_FLATTEN},
+                     {"Softmax", AIHW_MODULE_SOFTMAX},
+                     {"LogSoftmax", AIHW_MODULE_LOGSOFTMAX}};
   for (size_t k = 0; k < sizeof activations / sizeof activations[0]; ++k)
     if (strcmp(t, activations[k].name) == 0)
       return add_activation(c, activations[k].kind);
-  return fail(c, "unknown type \"%s\" (known: Linear, Conv1d, Conv2d, MaxPool2d, AvgPool2d, ReLU, Sigmoid, Tanh, Flatten)", t);
+  return fail(c, "unknown type \"%s\" (known: Linear, Conv1d, Conv2d, MaxPool2d, AvgPool2d, BatchNorm1d, BatchNorm2d, Dropout, ReLU, Sigmoid, Tanh, Softmax, LogSoftmax, Flatten)", t);
 }
 
 int models_build_json(const char *cmd, const char *json, const char *source,

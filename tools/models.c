@@ -145,15 +145,16 @@ int models_load_rpu(const char *cmd, const char *spec, uint32_t seed, aihw_tile_
 
 const char *models_known_archs(void) { return "mlp, lenet5, or a network description .json"; }
 
-/* aihwkit's MNIST example: in-256-128-10, sigmoid between the layers. */
+/* aihwkit's MNIST example: in-256-128-10, sigmoid between the layers, log-softmax
+ * outputs (torch's indices: parameters at 0, 2, 4). */
 static const char MLP_JSON[] =
     "{\"input\": [784], \"layers\": ["
     "{\"type\": \"Linear\", \"out_features\": 256}, {\"type\": \"Sigmoid\"},"
     "{\"type\": \"Linear\", \"out_features\": 128}, {\"type\": \"Sigmoid\"},"
-    "{\"type\": \"Linear\", \"out_features\": 10}]}";
+    "{\"type\": \"Linear\", \"out_features\": 10}, {\"type\": \"LogSoftmax\"}]}";
 
 /* LeNet-5 as in aihwkit's examples (issue 6's exact layers; torch's Sequential indices
- * 0, 3, 7, 9 carry the parameters). */
+ * 0, 3, 7, 9 carry the parameters, 10 is the LogSoftmax). */
 static const char LENET5_JSON[] =
     "{\"input\": [1, 28, 28], \"layers\": ["
     "{\"type\": \"Conv2d\", \"out_channels\": 16, \"kernel_size\": 5},"
@@ -161,7 +162,8 @@ static const char LENET5_JSON[] =
     "{\"type\": \"Conv2d\", \"out_channels\": 32, \"kernel_size\": 5},"
     "{\"type\": \"Tanh\"}, {\"type\": \"MaxPool2d\", \"kernel_size\": 2},"
     "{\"type\": \"Flatten\"}, {\"type\": \"Linear\", \"out_features\": 128},"
-    "{\"type\": \"Tanh\"}, {\"type\": \"Linear\", \"out_features\": 10}]}";
+    "{\"type\": \"Tanh\"}, {\"type\": \"Linear\", \"out_features\": 10},"
+    "{\"type\": \"LogSoftmax\"}]}";
 
 int models_build(const char *cmd, const char *arch, const aihw_tile_config *config,
                  const aihw_mapping_params *mapping, int64_t in_features, aihw_module **out) {
@@ -281,6 +283,24 @@ aihw_status models_train_epoch(aihw_module *model, const models_split *train,
   *what = "malloc";
   if (order == NULL || x == NULL || logits == NULL || dlogits == NULL || labels == NULL)
     s = AIHW_ERR_OUT_OF_MEMORY;
+  /* a network ending in LogSoftmax gives log-probabilities: NLL, as torch's examples */
+  const int n_children = aihw_module_child_count(model);
+  const int log_probs =
+      n_children > 0 && aihw_module_kind_of(aihw_module_child(model, n_children - 1)) ==
+                            AIHW_MODULE_LOGSOFTMAX;
+  aihw_sgd_params sgd = aihw_sgd_params_default(o->lr);
+  sgd.momentum = o->momentum;
+  sgd.weight_decay = o->weight_decay;
+  sgd.nesterov = o->nesterov;
+  if (s == AIHW_OK) {
+    *what = "learning rate schedule";
+    s = aihw_lr_at(&o->schedule, o->lr, epoch - 1, &sgd.lr);
+  }
+  if (s == AIHW_OK) {
+    *what = "SGD parameters";
+    s = aihw_sgd_params_validate(&sgd);
+  }
+  r->lr = sgd.lr;
   if (s == AIHW_OK) {
     shuffle(order, n, o->seed, epoch);
     *what = "aihw_module_set_training";
@@ -299,7 +319,10 @@ aihw_status models_train_epoch(aihw_module *model, const models_split *train,
     float loss = 0.0f;
     *what = "aihw_module_forward";
     s = aihw_module_forward(model, x, m, f, logits, classes);
-    if (s == AIHW_OK) {
+    if (s == AIHW_OK && log_probs) {
+      *what = "aihw_loss_nll";
+      s = aihw_loss_nll(logits, labels, m, classes, &loss, dlogits);
+    } else if (s == AIHW_OK) {
       *what = "aihw_loss_cross_entropy";
       s = aihw_loss_cross_entropy(logits, labels, m, classes, &loss, dlogits);
     }
@@ -308,8 +331,8 @@ aihw_status models_train_epoch(aihw_module *model, const models_split *train,
       s = aihw_module_backward(model, dlogits, m, classes, NULL, f);
     }
     if (s == AIHW_OK) {
-      *what = "aihw_module_step";
-      s = aihw_module_step(model, o->lr);
+      *what = "aihw_module_step_sgd";
+      s = aihw_module_step_sgd(model, &sgd);
     }
     loss_sum += (double)loss * (double)m;
     if (o->bar && s == AIHW_OK) {

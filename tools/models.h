@@ -56,8 +56,9 @@ const char *models_known_archs(void);
 aihw_status models_accuracy(aihw_module *model, const models_split *test, double *accuracy,
                             const char **what);
 
-/* Training by mini-batch SGD (aihwkit's AnalogSGD through aihw_module_step): mean
- * cross-entropy of the outputs, `batch` samples per step in an order shuffled per epoch as
+/* Training by mini-batch SGD (aihwkit's AnalogSGD through aihw_module_step_sgd): mean
+ * NLL of the outputs when the network ends in LogSoftmax, else cross-entropy of the
+ * logits, `batch` samples per step in an order shuffled per epoch as
  * a function of (seed, epoch) alone. bar: redraw a progress line with '\r' (terminals
  * only), cleared at the end; `label` prefixes it, `epochs` is shown as its total. */
 typedef struct models_train_options {
@@ -66,10 +67,15 @@ typedef struct models_train_options {
   uint32_t seed;
   int bar;
   const char *label;
+  /* torch SGD for the digital parameters (tiles get lr only) and the epoch's lr */
+  float momentum, weight_decay;
+  int nesterov;
+  aihw_lr_schedule schedule;
 } models_train_options;
 
 typedef struct models_epoch {
   double loss, test_accuracy, time_s; /* mean training loss; percent; training seconds */
+  float lr;                           /* the epoch's learning rate (schedule) */
 } models_epoch;
 
 /* One epoch (numbered from 1); fills loss and time_s. Returns AIHW_OK or the failing

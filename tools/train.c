@@ -34,7 +34,8 @@
 void cli_train_usage(FILE *out) {
   fprintf(out,
           "usage: aihw train [--arch A] [--rpu <name | config.json>] [--data fashion-mnist]\n"
-          "                  [--data-dir DIR] [--epochs N] [--batch N] [--lr F] [--seed N]\n"
+          "                  [--data-dir DIR] [--epochs N] [--batch N] [--lr F] [--momentum F]\n"
+          "                  [--nesterov] [--weight-decay F] [--schedule S] [--seed N]\n"
           "                  [--threads N] [--limit-train N] [--limit-test N] [--save FILE]\n"
           "                  [--json]\n"
           "\n"
@@ -55,6 +56,12 @@ void cli_train_usage(FILE *out) {
           "  --epochs N       epochs (default 1)\n"
           "  --batch N        mini-batch size (default 64)\n"
           "  --lr F           learning rate (default 0.05)\n"
+          "  --momentum F     torch SGD momentum of the digital parameters (biases, digital\n"
+          "                   layers; tiles take the learning rate only), default 0\n"
+          "  --nesterov       Nesterov momentum\n"
+          "  --weight-decay F weight decay of the digital parameters, default 0\n"
+          "  --schedule S     learning rate per epoch: constant (default), step:S:G (StepLR)\n"
+          "                   or cosine[:ETA] (CosineAnnealingLR over the epochs)\n"
           "  --seed N         seed of the weights, the tiles' noise and the shuffling\n"
           "                   (default 1)\n"
           "  --threads N      OpenMP and OpenBLAS threads\n"
@@ -72,12 +79,67 @@ void cli_train_usage(FILE *out) {
 }
 
 typedef struct train_options {
-  const char *arch, *rpu, *data, *data_dir, *save_path, *init_path, *device;
+  const char *arch, *rpu, *data, *data_dir, *save_path, *init_path, *device, *schedule_text;
   long epochs, batch, threads, limit_train, limit_test;
-  float lr;
+  float lr, momentum, weight_decay;
+  int nesterov;
+  aihw_lr_schedule schedule;
   uint32_t seed;
   int json;
 } train_options;
+
+/* --schedule: "constant", "step:S:G" (StepLR, every S epochs times G) or "cosine[:ETA]"
+ * (CosineAnnealingLR over the run's epochs, down to ETA, default 0). */
+static int parse_schedule(const char *text, long epochs, aihw_lr_schedule *out) {
+  aihw_lr_schedule s = aihw_lr_schedule_default();
+  char *end = NULL;
+  if (strcmp(text, "constant") == 0) {
+    s.kind = AIHW_LR_CONSTANT;
+  } else if (strncmp(text, "step:", 5) == 0) {
+    s.kind = AIHW_LR_STEP;
+    s.step_size = strtol(text + 5, &end, 10);
+    if (end == text + 5 || *end != ':')
+      goto bad;
+    const char *g = end + 1;
+    s.gamma = strtof(g, &end);
+    if (end == g || *end != '\0')
+      goto bad;
+  } else if (strncmp(text, "cosine", 6) == 0) {
+    s.kind = AIHW_LR_COSINE;
+    s.t_max = epochs;
+    if (text[6] == ':') {
+      s.eta_min = strtof(text + 7, &end);
+      if (end == text + 7 || *end != '\0')
+        goto bad;
+    } else if (text[6] != '\0') {
+      goto bad;
+    }
+  } else {
+    goto bad;
+  }
+  if (aihw_lr_schedule_validate(&s) != AIHW_OK) {
+    fprintf(stderr, "aihw train: option --schedule: %s\n", aihw_last_error());
+    return -1;
+  }
+  *out = s;
+  return 0;
+bad:
+  fprintf(stderr,
+          "aihw train: option --schedule: '%s' is not constant, step:S:G or cosine[:ETA]\n",
+          text);
+  return -1;
+}
+
+static int parse_unit_float(const char *name, const char *text, float *out) {
+  char *end = NULL;
+  double v = strtod(text, &end);
+  if (text[0] == '\0' || *end != '\0' || !isfinite(v) || v < 0.0 || v > 1.0) {
+    fprintf(stderr, "aihw train: option %s: '%s' is not a number in [0, 1]\n", name, text);
+    return -1;
+  }
+  *out = (float)v;
+  return 0;
+}
 
 static int parse_lr(const char *text, float *out) {
   char *end = NULL;
@@ -102,6 +164,10 @@ static int parse_args(int argc, char **argv, train_options *o) {
     }
     if (cli_is_flag(argv, i, "--json")) {
       o->json = 1;
+      continue;
+    }
+    if (cli_is_flag(argv, i, "--nesterov")) {
+      o->nesterov = 1;
       continue;
     }
     const char **strings[] = {&o->arch,     &o->rpu,       &o->data,
@@ -138,6 +204,22 @@ static int parse_args(int argc, char **argv, train_options *o) {
         return 2;
       continue;
     }
+    if ((found = cli_option_value(argc, argv, &i, "--momentum", &value)) != 0) {
+      if (found < 0 || parse_unit_float("--momentum", value, &o->momentum) != 0)
+        return 2;
+      continue;
+    }
+    if ((found = cli_option_value(argc, argv, &i, "--weight-decay", &value)) != 0) {
+      if (found < 0 || parse_unit_float("--weight-decay", value, &o->weight_decay) != 0)
+        return 2;
+      continue;
+    }
+    if ((found = cli_option_value(argc, argv, &i, "--schedule", &value)) != 0) {
+      if (found < 0)
+        return 2;
+      o->schedule_text = value;
+      continue;
+    }
     if ((found = cli_option_value(argc, argv, &i, "--seed", &value)) != 0) {
       if (found < 0 || cli_parse_long("train", "--seed", value, 0, 4294967295L, &v) != 0)
         return 2;
@@ -145,6 +227,12 @@ static int parse_args(int argc, char **argv, train_options *o) {
       continue;
     }
     cli_usage_error("train", argv[i], cli_train_usage);
+    return 2;
+  }
+  if (parse_schedule(o->schedule_text, o->epochs, &o->schedule) != 0)
+    return 2;
+  if (o->nesterov && !(o->momentum > 0.0f)) {
+    fprintf(stderr, "aihw train: --nesterov needs --momentum > 0 (as torch)\n");
     return 2;
   }
   if (strcmp(o->data, "fashion-mnist") != 0) {
@@ -174,7 +262,8 @@ int cli_train_run(int argc, char **argv) {
                      .batch = 64,
                      .lr = 0.05f,
                      .seed = 1,
-                     .device = "cpu"};
+                     .device = "cpu",
+                     .schedule_text = "constant"};
   int parsed = parse_args(argc, argv, &o);
   if (parsed == 1)
     return CLI_EXIT_OK;
@@ -222,8 +311,17 @@ int cli_train_run(int argc, char **argv) {
       goto done;
     }
   }
-  const models_train_options topt = {o.batch, o.epochs, o.lr, o.seed,
-                                     !o.json && isatty(fileno(stdout)), NULL};
+  models_train_options topt;
+  memset(&topt, 0, sizeof topt);
+  topt.batch = o.batch;
+  topt.epochs = o.epochs;
+  topt.lr = o.lr;
+  topt.seed = o.seed;
+  topt.bar = !o.json && isatty(fileno(stdout));
+  topt.momentum = o.momentum;
+  topt.weight_decay = o.weight_decay;
+  topt.nesterov = o.nesterov;
+  topt.schedule = o.schedule;
   if (!o.json)
     printf("aihw train: %s (%lld inputs), --rpu %s (%s tiles), %lld training / %lld test "
            "images, batch %ld, lr %g, seed %u, %d threads\n",
@@ -240,9 +338,12 @@ int cli_train_run(int argc, char **argv) {
       goto done;
     }
     if (!o.json) {
-      printf("epoch %ld/%ld: loss %.4f, test accuracy %.2f %%, %.1f s (%.0f samples/s)\n",
+      printf("epoch %ld/%ld: loss %.4f, test accuracy %.2f %%, %.1f s (%.0f samples/s)%s",
              e + 1, o.epochs, results[e].loss, results[e].test_accuracy, results[e].time_s,
-             (double)train.n / results[e].time_s);
+             (double)train.n / results[e].time_s,
+             o.schedule.kind != AIHW_LR_CONSTANT ? "" : "\n");
+      if (o.schedule.kind != AIHW_LR_CONSTANT)
+        printf(", lr %g\n", (double)results[e].lr);
       fflush(stdout);
     }
   }
