@@ -248,7 +248,7 @@ static int write_training_plot(const char *path, const demo_run *runs, int n_run
     series[r] = (plot_series){x[r], y[r], NULL, (size_t)runs[r].epochs, runs[r].name, 0, 1};
   }
   plot_lines_chart chart = {"Training on Fashion-MNIST", "epoch", "test accuracy (%)",
-                            series, (size_t)n_runs, 0, 0.0, 0.0, 0, 0};
+                            series, (size_t)n_runs, 0, 0.0, 0.0, 0, 0, 1.0};
   char err[256];
   if (plot_lines_chart_write(path, &chart, err, sizeof err) != 0) {
     fprintf(stderr, "aihw demo: %s\n", err);
@@ -269,7 +269,7 @@ static int write_drift_plot(const char *path, const demo_drift *d, const char *a
   snprintf(title, sizeof title, "%s (HWA-trained) after programming into PCM (%ld repeats)",
            arch, d->repeats);
   plot_lines_chart chart = {title, "time after programming (s)", "test accuracy (%)", series,
-                            3, 1, 0.0, 0.0, 0, 0};
+                            3, 1, 0.0, 0.0, 0, 0, 0.0};
   char err[256];
   if (plot_lines_chart_write(path, &chart, err, sizeof err) != 0) {
     fprintf(stderr, "aihw demo: %s\n", err);
@@ -390,15 +390,15 @@ int cli_demo_run(int argc, char **argv) {
   /* --quick: small batches and a larger rate get the sigmoid MLP off its initial
    * plateau within 2,000 images */
   const long batch = o.quick ? 8 : 64;
-  const float lr = o.quick ? 0.2f : 0.05f;
+  const float lr = o.quick ? 0.2f : 0.1f;
   runs[0] = (demo_run){.name = "HWA LeNet-5 (PCM inference tiles)", .arch = "lenet5",
                        .rpu = "inference + HWA", .epochs = o.hwa_epochs, .batch = batch,
                        .lr = o.quick ? 0.05f : 0.1f};
   runs[1] = (demo_run){.name = "mlp, ConstantStep devices", .arch = "mlp",
-                       .rpu = "ConstantStepDevice", .epochs = o.quick ? 1 : 2, .batch = batch,
+                       .rpu = "ConstantStepDevice", .epochs = o.quick ? 1 : 3, .batch = batch,
                        .lr = lr};
   runs[2] = (demo_run){.name = "mlp, floating point", .arch = "mlp", .rpu = "floating-point",
-                       .epochs = o.quick ? 1 : 2, .batch = batch, .lr = lr};
+                       .epochs = o.quick ? 1 : 3, .batch = batch, .lr = lr};
 
   printf("\n== 2. Hardware-aware training on Fashion-MNIST (%lld training images) ==\n",
          (long long)hwa_train.n);

@@ -237,7 +237,7 @@ static int write_plot(const infer_options *o, const double *mean, const double *
   snprintf(title, sizeof title, "Test accuracy after programming (%ld repeats, band: 1 std)",
            o->repeats);
   plot_lines_chart chart = {title, "time after programming (s; 0 drawn at 0.1 s)",
-                            "test accuracy (%)", series, 2, 1, 0.0, 0.0, 0, 0};
+                            "test accuracy (%)", series, 2, 1, 0.0, 0.0, 0, 0, 0.0};
   char err[256];
   if (plot_lines_chart_write(o->plot, &chart, err, sizeof err) != 0) {
     fprintf(stderr, "aihw infer: --plot: %s\n", err);

@@ -361,7 +361,9 @@ static void draw_lines(const void *chart, double *pts) {
   plwind(x_lo, x_hi, y_lo, y_hi);
   plcol0(PLOT_GRID);
   plwidth(0.8);
-  plbox(c->log_x ? "gl" : "g", 0.0, 0, "g", 0.0, 0);
+  const double xt = c->log_x ? 0.0 : c->x_tick;
+  const PLINT xsub = xt > 0.0 ? 1 : 0;
+  plbox(c->log_x ? "gl" : "g", xt, xsub, "g", 0.0, 0);
 
   for (size_t s = 0; s < c->count; ++s) {
     const plot_series *ser = &c->series[s];
@@ -394,7 +396,7 @@ static void draw_lines(const void *chart, double *pts) {
 
   plcol0(PLOT_INK);
   plwidth(1.2);
-  plbox(c->log_x ? "bcnstl" : "bcnst", 0.0, 0, "bcnstv", 0.0, 0);
+  plbox(c->log_x ? "bcnstl" : "bcnst", xt, xsub, "bcnstv", 0.0, 0);
   pllab(c->x_label != NULL ? c->x_label : "", c->y_label != NULL ? c->y_label : "", "");
   if (c->title != NULL) {
     plschr(0.0, 1.3);

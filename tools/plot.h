@@ -73,6 +73,7 @@ typedef struct plot_lines_chart {
   int log_x;
   double y_min, y_max;
   int width_px, height_px; /* 0 = 960 x 640 */
+  double x_tick;           /* > 0: major x ticks this far apart, no minor ticks (epochs: 1) */
 } plot_lines_chart;
 
 /* Draws the chart into `path` (.png or .svg), atomically as plot_band_chart_write.
