@@ -145,3 +145,40 @@ fail:
   free(text);
   return NULL;
 }
+
+int cli_match_option(const char *cmd, int argc, char **argv, int *i, const cli_option *opts,
+                     int count) {
+  for (int k = 0; k < count; ++k) {
+    const cli_option *o = &opts[k];
+    if (o->kind == CLI_OPT_FLAG) {
+      if (cli_is_flag(argv, *i, o->name)) {
+        *(int *)o->target = 1;
+        return 1;
+      }
+      continue;
+    }
+    const char *value = NULL;
+    const int found = cli_option_value(argc, argv, i, o->name, &value);
+    if (found == 0)
+      continue;
+    if (found < 0)
+      return -1;
+    long v = 0;
+    switch (o->kind) {
+    case CLI_OPT_STRING: *(const char **)o->target = value; break;
+    case CLI_OPT_LONG:
+      if (cli_parse_long(cmd, o->name, value, o->min, o->max, &v) != 0)
+        return -1;
+      *(long *)o->target = v;
+      break;
+    case CLI_OPT_SEED:
+      if (cli_parse_long(cmd, o->name, value, 0, 4294967295L, &v) != 0)
+        return -1;
+      *(uint32_t *)o->target = (uint32_t)v;
+      break;
+    default: break;
+    }
+    return 1;
+  }
+  return 0;
+}

@@ -52,6 +52,23 @@ int cli_option_value(int argc, char **argv, int *i, const char *name, const char
 int cli_parse_long(const char *cmd, const char *name, const char *text, long min, long max,
                    long *out);
 
+/* One option of a command's table: a flag (target int, set to 1), a string (target
+ * const char *), a whole number in [min, max] (target long) or a 32-bit seed (target
+ * uint32_t, 0 .. 2^32-1). */
+typedef enum { CLI_OPT_FLAG, CLI_OPT_STRING, CLI_OPT_LONG, CLI_OPT_SEED } cli_option_kind;
+typedef struct cli_option {
+  const char *name;
+  cli_option_kind kind;
+  void *target;
+  long min, max;
+} cli_option;
+
+/* Matches argv[*i] against the table: 1 when it is one of the options (value stored, *i
+ * advanced past a separate value), 0 when it is none of them, -1 after printing an error
+ * (missing or invalid value). */
+int cli_match_option(const char *cmd, int argc, char **argv, int *i, const cli_option *opts,
+                     int count);
+
 /* Sets the number of threads of OpenMP loops and of OpenBLAS (n >= 1). Either part is
  * skipped when this build has no OpenMP or the BLAS is not OpenBLAS. */
 void cli_set_threads(int n);

@@ -62,50 +62,24 @@ typedef struct demo_options {
 } demo_options;
 
 static int parse_args(int argc, char **argv, demo_options *o) {
+  const cli_option opts[] = {{"--quick", CLI_OPT_FLAG, &o->quick, 0, 0},
+                             {"--out", CLI_OPT_STRING, &o->out, 0, 0},
+                             {"--data-dir", CLI_OPT_STRING, &o->data_dir, 0, 0},
+                             {"--hwa-epochs", CLI_OPT_LONG, &o->hwa_epochs, 1, DEMO_MAX_EPOCHS},
+                             {"--threads", CLI_OPT_LONG, &o->threads, 1, 4096},
+                             {"--seed", CLI_OPT_SEED, &o->seed, 0, 0}};
   for (int i = 1; i < argc; ++i) {
-    const char *value = NULL;
-    long v = 0;
-    int found;
     if (cli_is_flag(argv, i, "--help") || cli_is_flag(argv, i, "-h")) {
       cli_demo_usage(stdout);
       return 1;
     }
-    if (cli_is_flag(argv, i, "--quick")) {
-      o->quick = 1;
-      continue;
+    const int m = cli_match_option("demo", argc, argv, &i, opts, (int)(sizeof opts / sizeof opts[0]));
+    if (m < 0)
+      return 2;
+    if (m == 0) {
+      cli_usage_error("demo", argv[i], cli_demo_usage);
+      return 2;
     }
-    if ((found = cli_option_value(argc, argv, &i, "--out", &value)) != 0) {
-      if (found < 0)
-        return 2;
-      o->out = value;
-      continue;
-    }
-    if ((found = cli_option_value(argc, argv, &i, "--data-dir", &value)) != 0) {
-      if (found < 0)
-        return 2;
-      o->data_dir = value;
-      continue;
-    }
-    if ((found = cli_option_value(argc, argv, &i, "--hwa-epochs", &value)) != 0) {
-      if (found < 0 || cli_parse_long("demo", "--hwa-epochs", value, 1, DEMO_MAX_EPOCHS, &v))
-        return 2;
-      o->hwa_epochs = v;
-      continue;
-    }
-    if ((found = cli_option_value(argc, argv, &i, "--threads", &value)) != 0) {
-      if (found < 0 || cli_parse_long("demo", "--threads", value, 1, 4096, &v))
-        return 2;
-      o->threads = v;
-      continue;
-    }
-    if ((found = cli_option_value(argc, argv, &i, "--seed", &value)) != 0) {
-      if (found < 0 || cli_parse_long("demo", "--seed", value, 0, 4294967295L, &v) != 0)
-        return 2;
-      o->seed = (uint32_t)v;
-      continue;
-    }
-    cli_usage_error("demo", argv[i], cli_demo_usage);
-    return 2;
   }
   return 0;
 }
@@ -224,18 +198,6 @@ static int drift_study(const aihw_module *trained, const models_split *test, uin
 
 /* ---- output ---------------------------------------------------------------------------- */
 
-static void format_time(double t, char *out, size_t size) {
-  static const struct {
-    double s;
-    const char *unit;
-  } units[] = {{31536000.0, "y"}, {86400.0, "d"}, {3600.0, "h"}, {60.0, "min"}};
-  for (size_t k = 0; k < sizeof units / sizeof units[0]; ++k)
-    if (t >= units[k].s) {
-      snprintf(out, size, "%.3g %s", t / units[k].s, units[k].unit);
-      return;
-    }
-  snprintf(out, size, "%.3g s", t);
-}
 
 static int write_training_plot(const char *path, const demo_run *runs, int n_runs) {
   double x[3][DEMO_MAX_EPOCHS], y[3][DEMO_MAX_EPOCHS];
@@ -441,7 +403,7 @@ int cli_demo_run(int argc, char **argv) {
   printf("  %12s  %22s  %22s\n", "time", "drift compensated", "not compensated");
   for (int k = 0; k < d.n_times; ++k) {
     char t[32];
-    format_time(d.times[k], t, sizeof t);
+    models_format_time(d.times[k], t, sizeof t);
     printf("  %12s  %13.2f +- %5.2f  %13.2f +- %5.2f\n", t, d.mean[0][k], d.sd[0][k],
            d.mean[1][k], d.sd[1][k]);
   }

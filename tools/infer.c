@@ -93,58 +93,32 @@ static int parse_times(const char *text, infer_options *o) {
 
 /* Returns 0 to go on, 1 after --help, 2 after a usage error (printed). */
 static int parse_args(int argc, char **argv, infer_options *o) {
+  const cli_option opts[] = {
+      {"--json", CLI_OPT_FLAG, &o->json, 0, 0},
+      {"--no-compensation", CLI_OPT_FLAG, &o->no_compensation, 0, 0},
+      {"--model", CLI_OPT_STRING, &o->model, 0, 0},
+      {"--arch", CLI_OPT_STRING, &o->arch, 0, 0},
+      {"--weights", CLI_OPT_STRING, &o->weights, 0, 0},
+      {"--rpu", CLI_OPT_STRING, &o->rpu, 0, 0},
+      {"--times", CLI_OPT_STRING, &o->times_text, 0, 0},
+      {"--data-dir", CLI_OPT_STRING, &o->data_dir, 0, 0},
+      {"--plot", CLI_OPT_STRING, &o->plot, 0, 0},
+      {"--repeats", CLI_OPT_LONG, &o->repeats, 1, 10000},
+      {"--limit-test", CLI_OPT_LONG, &o->limit_test, 1, 100000000},
+      {"--threads", CLI_OPT_LONG, &o->threads, 1, 4096},
+      {"--seed", CLI_OPT_SEED, &o->seed, 0, 0}};
   for (int i = 1; i < argc; ++i) {
-    const char *value = NULL;
-    long v = 0;
-    int found;
     if (cli_is_flag(argv, i, "--help") || cli_is_flag(argv, i, "-h")) {
       cli_infer_usage(stdout);
       return 1;
     }
-    if (cli_is_flag(argv, i, "--json")) {
-      o->json = 1;
-      continue;
+    const int m = cli_match_option("infer", argc, argv, &i, opts, (int)(sizeof opts / sizeof opts[0]));
+    if (m < 0)
+      return 2;
+    if (m == 0) {
+      cli_usage_error("infer", argv[i], cli_infer_usage);
+      return 2;
     }
-    if (cli_is_flag(argv, i, "--no-compensation")) {
-      o->no_compensation = 1;
-      continue;
-    }
-    const char **strings[] = {&o->model, &o->arch,     &o->weights, &o->rpu,
-                              &o->times_text, &o->data_dir, &o->plot};
-    const char *string_names[] = {"--model", "--arch",     "--weights", "--rpu",
-                                  "--times", "--data-dir", "--plot"};
-    int matched = 0;
-    for (int k = 0; k < 7 && !matched; ++k) {
-      if ((found = cli_option_value(argc, argv, &i, string_names[k], &value)) != 0) {
-        if (found < 0)
-          return 2;
-        *strings[k] = value;
-        matched = 1;
-      }
-    }
-    if (matched)
-      continue;
-    long *longs[] = {&o->repeats, &o->limit_test, &o->threads};
-    const char *long_names[] = {"--repeats", "--limit-test", "--threads"};
-    const long long_max[] = {10000, 100000000, 4096};
-    for (int k = 0; k < 3 && !matched; ++k) {
-      if ((found = cli_option_value(argc, argv, &i, long_names[k], &value)) != 0) {
-        if (found < 0 || cli_parse_long("infer", long_names[k], value, 1, long_max[k], &v))
-          return 2;
-        *longs[k] = v;
-        matched = 1;
-      }
-    }
-    if (matched)
-      continue;
-    if ((found = cli_option_value(argc, argv, &i, "--seed", &value)) != 0) {
-      if (found < 0 || cli_parse_long("infer", "--seed", value, 0, 4294967295L, &v) != 0)
-        return 2;
-      o->seed = (uint32_t)v;
-      continue;
-    }
-    cli_usage_error("infer", argv[i], cli_infer_usage);
-    return 2;
   }
   if ((o->model != NULL) == (o->arch != NULL || o->weights != NULL)) {
     fprintf(stderr, "aihw infer: give either --model FILE or --arch A --weights FILE\n");
@@ -201,18 +175,6 @@ static void print_json(const infer_options *o, const double *mean, const double 
          o->repeats, o->no_compensation ? "false" : "true");
 }
 
-static void format_time(double t, char *out, size_t size) {
-  static const struct {
-    double s;
-    const char *unit;
-  } units[] = {{31536000.0, "y"}, {86400.0, "d"}, {3600.0, "h"}, {60.0, "min"}};
-  for (size_t k = 0; k < sizeof units / sizeof units[0]; ++k)
-    if (t >= units[k].s) {
-      snprintf(out, size, "%.3g %s", t / units[k].s, units[k].unit);
-      return;
-    }
-  snprintf(out, size, "%.3g s", t);
-}
 
 /* Accuracy vs time after programming on a log axis; t = 0 is drawn at 0.1 s. */
 static int write_plot(const infer_options *o, const double *mean, const double *sd,
@@ -350,7 +312,7 @@ int cli_infer_run(int argc, char **argv) {
     printf("%14s  %s\n", "time", "test accuracy (%, mean +- std)");
     for (int k = 0; k < o.n_times; ++k) {
       char t[32];
-      format_time(o.times[k], t, sizeof t);
+      models_format_time(o.times[k], t, sizeof t);
       printf("%14s  %6.2f +- %.2f\n", t, mean[k], sd[k]);
     }
   }

@@ -357,3 +357,16 @@ aihw_status models_train_epoch(aihw_module *model, const models_split *train,
   free(labels);
   return s;
 }
+
+void models_format_time(double t, char *out, size_t size) {
+  static const struct {
+    double s;
+    const char *unit;
+  } units[] = {{31536000.0, "y"}, {86400.0, "d"}, {3600.0, "h"}, {60.0, "min"}};
+  for (size_t k = 0; k < sizeof units / sizeof units[0]; ++k)
+    if (t >= units[k].s) {
+      snprintf(out, size, "%.3g %s", t / units[k].s, units[k].unit);
+      return;
+    }
+  snprintf(out, size, "%.3g s", t);
+}

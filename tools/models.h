@@ -84,6 +84,10 @@ aihw_status models_train_epoch(aihw_module *model, const models_split *train,
                                const models_train_options *o, long epoch, models_epoch *r,
                                const char **what);
 
+/* A time after programming for tables: "3.6e+03" seconds as "1 h", "1 d", "30 d", "1 y",
+ * below a minute in seconds ("0 s", "1 s"). */
+void models_format_time(double t, char *out, size_t size);
+
 /* Monotonic clock in seconds. */
 double models_now_s(void);
 

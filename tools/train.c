@@ -80,6 +80,7 @@ void cli_train_usage(FILE *out) {
 
 typedef struct train_options {
   const char *arch, *rpu, *data, *data_dir, *save_path, *init_path, *device, *schedule_text;
+  const char *lr_text, *momentum_text, *weight_decay_text;
   long epochs, batch, threads, limit_train, limit_test;
   float lr, momentum, weight_decay;
   int nesterov;
@@ -154,81 +155,44 @@ static int parse_lr(const char *text, float *out) {
 
 /* Returns 0 to go on, 1 after --help (exit 0), 2 after a usage error (printed). */
 static int parse_args(int argc, char **argv, train_options *o) {
+  const cli_option opts[] = {{"--json", CLI_OPT_FLAG, &o->json, 0, 0},
+                             {"--nesterov", CLI_OPT_FLAG, &o->nesterov, 0, 0},
+                             {"--arch", CLI_OPT_STRING, &o->arch, 0, 0},
+                             {"--rpu", CLI_OPT_STRING, &o->rpu, 0, 0},
+                             {"--data", CLI_OPT_STRING, &o->data, 0, 0},
+                             {"--data-dir", CLI_OPT_STRING, &o->data_dir, 0, 0},
+                             {"--save", CLI_OPT_STRING, &o->save_path, 0, 0},
+                             {"--init", CLI_OPT_STRING, &o->init_path, 0, 0},
+                             {"--device", CLI_OPT_STRING, &o->device, 0, 0},
+                             {"--schedule", CLI_OPT_STRING, &o->schedule_text, 0, 0},
+                             {"--lr", CLI_OPT_STRING, &o->lr_text, 0, 0},
+                             {"--momentum", CLI_OPT_STRING, &o->momentum_text, 0, 0},
+                             {"--weight-decay", CLI_OPT_STRING, &o->weight_decay_text, 0, 0},
+                             {"--epochs", CLI_OPT_LONG, &o->epochs, 1, 100000},
+                             {"--batch", CLI_OPT_LONG, &o->batch, 1, 1000000},
+                             {"--threads", CLI_OPT_LONG, &o->threads, 1, 4096},
+                             {"--limit-train", CLI_OPT_LONG, &o->limit_train, 1, 100000000},
+                             {"--limit-test", CLI_OPT_LONG, &o->limit_test, 1, 100000000},
+                             {"--seed", CLI_OPT_SEED, &o->seed, 0, 0}};
   for (int i = 1; i < argc; ++i) {
-    const char *value = NULL;
-    long v = 0;
-    int found;
     if (cli_is_flag(argv, i, "--help") || cli_is_flag(argv, i, "-h")) {
       cli_train_usage(stdout);
       return 1;
     }
-    if (cli_is_flag(argv, i, "--json")) {
-      o->json = 1;
-      continue;
+    const int m = cli_match_option("train", argc, argv, &i, opts, (int)(sizeof opts / sizeof opts[0]));
+    if (m < 0)
+      return 2;
+    if (m == 0) {
+      cli_usage_error("train", argv[i], cli_train_usage);
+      return 2;
     }
-    if (cli_is_flag(argv, i, "--nesterov")) {
-      o->nesterov = 1;
-      continue;
-    }
-    const char **strings[] = {&o->arch,     &o->rpu,       &o->data,
-                              &o->data_dir, &o->save_path, &o->init_path, &o->device};
-    const char *string_names[] = {"--arch", "--rpu",  "--data",  "--data-dir",
-                                  "--save", "--init", "--device"};
-    int matched = 0;
-    for (int k = 0; k < 7 && !matched; ++k) {
-      if ((found = cli_option_value(argc, argv, &i, string_names[k], &value)) != 0) {
-        if (found < 0)
-          return 2;
-        *strings[k] = value;
-        matched = 1;
-      }
-    }
-    if (matched)
-      continue;
-    long *longs[] = {&o->epochs, &o->batch, &o->threads, &o->limit_train, &o->limit_test};
-    const char *long_names[] = {"--epochs", "--batch", "--threads", "--limit-train",
-                                "--limit-test"};
-    const long long_max[] = {100000, 1000000, 4096, 100000000, 100000000};
-    for (int k = 0; k < 5 && !matched; ++k) {
-      if ((found = cli_option_value(argc, argv, &i, long_names[k], &value)) != 0) {
-        if (found < 0 || cli_parse_long("train", long_names[k], value, 1, long_max[k], &v))
-          return 2;
-        *longs[k] = v;
-        matched = 1;
-      }
-    }
-    if (matched)
-      continue;
-    if ((found = cli_option_value(argc, argv, &i, "--lr", &value)) != 0) {
-      if (found < 0 || parse_lr(value, &o->lr) != 0)
-        return 2;
-      continue;
-    }
-    if ((found = cli_option_value(argc, argv, &i, "--momentum", &value)) != 0) {
-      if (found < 0 || parse_unit_float("--momentum", value, &o->momentum) != 0)
-        return 2;
-      continue;
-    }
-    if ((found = cli_option_value(argc, argv, &i, "--weight-decay", &value)) != 0) {
-      if (found < 0 || parse_unit_float("--weight-decay", value, &o->weight_decay) != 0)
-        return 2;
-      continue;
-    }
-    if ((found = cli_option_value(argc, argv, &i, "--schedule", &value)) != 0) {
-      if (found < 0)
-        return 2;
-      o->schedule_text = value;
-      continue;
-    }
-    if ((found = cli_option_value(argc, argv, &i, "--seed", &value)) != 0) {
-      if (found < 0 || cli_parse_long("train", "--seed", value, 0, 4294967295L, &v) != 0)
-        return 2;
-      o->seed = (uint32_t)v;
-      continue;
-    }
-    cli_usage_error("train", argv[i], cli_train_usage);
-    return 2;
   }
+  if ((o->lr_text != NULL && parse_lr(o->lr_text, &o->lr) != 0) ||
+      (o->momentum_text != NULL &&
+       parse_unit_float("--momentum", o->momentum_text, &o->momentum) != 0) ||
+      (o->weight_decay_text != NULL &&
+       parse_unit_float("--weight-decay", o->weight_decay_text, &o->weight_decay) != 0))
+    return 2;
   if (parse_schedule(o->schedule_text, o->epochs, &o->schedule) != 0)
     return 2;
   if (o->nesterov && !(o->momentum > 0.0f)) {
