@@ -103,15 +103,23 @@ static void *wrap_architecture(const uint8_t *data, size_t size, size_t *n) {
   return bytes;
 }
 
+/* The module every input is also loaded into, and its state (created once, freed at exit). */
+static aihw_module *fixed = NULL;
+static aihw_st_dict *fixed_dict = NULL;
+
+static void free_fixed(void) {
+  aihw_module_destroy(fixed);
+  aihw_st_dict_destroy(fixed_dict);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static aihw_module *fixed = NULL;
-  static void *fixed_state = NULL;
-  static size_t fixed_n = 0;
-  static aihw_st_dict *fixed_dict = NULL;
   if (fixed == NULL) {
+    size_t n0 = 0;
     fixed = fixed_module();
-    fixed_state = state_bytes(fixed, &fixed_n);
-    FUZZ_REQUIRE(aihw_st_read_memory(fixed_state, fixed_n, &fixed_dict) == AIHW_OK);
+    void *state = state_bytes(fixed, &n0);
+    FUZZ_REQUIRE(aihw_st_read_memory(state, n0, &fixed_dict) == AIHW_OK);
+    aihw_free(state);
+    atexit(free_fixed);
   }
   if (size < 1)
     return 0;
