@@ -2,8 +2,10 @@
 # Installs every package aihw needs to build and test on Debian 12 (bookworm): compiler,
 # CMake, pkg-config, OpenBLAS (its OpenMP build, see docs and DESIGN §5: the pthread build
 # spins against libgomp), cJSON, zlib, PLplot with its cairo driver (the tool's PNG/SVG
-# plots, DESIGN §5), git, CA certificates and
-# the Fashion-MNIST data set (dataset-fashion-mnist, for `aihw train`).
+# plots, DESIGN §5), git, CA certificates, the Fashion-MNIST data set
+# (dataset-fashion-mnist, for `aihw train`), and the hardening tools of scripts/test.sh:
+# clang with its libFuzzer and sanitizer runtimes (libclang-rt-14-dev: Debian 12's clang is
+# clang 14) and valgrind.
 #
 # Idempotent: when every package is already installed (checked with dpkg-query) apt is not
 # touched at all, so reruns take well under a second. Otherwise runs `apt-get update` and
@@ -27,6 +29,9 @@ PACKAGES=(
   git
   ca-certificates
   dataset-fashion-mnist
+  clang
+  libclang-rt-14-dev
+  valgrind
 )
 
 say() { printf 'install-deps: %s\n' "$*"; }

@@ -388,12 +388,47 @@ static aihw_status check_pass_args(const aihw_module *m, const float *in, int64_
   return AIHW_OK;
 }
 
+/* Visits the tiles of a tree in a fixed order: counters[k] <-> tile k (save = 1: read
+ * them, 0: write them back). Returns the number of tiles. */
+static size_t tile_counters(aihw_module *m, uint64_t *counters, size_t k, int save) {
+  if (m->kind == AIHW_MODULE_LINEAR) {
+    int64_t ni = 0, no = 0;
+    if (aihw_linear_tile_grid(m, &ni, &no) != AIHW_OK)
+      return k;
+    for (int64_t i = 0; i < ni; ++i)
+      for (int64_t o = 0; o < no; ++o, ++k) {
+        aihw_tile *t = aihw_linear_tile(m, i, o);
+        if (counters != NULL && t != NULL) {
+          if (save)
+            aihw_tile_get_counter(t, &counters[k]);
+          else
+            aihw_tile_set_counter(t, counters[k]);
+        }
+      }
+    return k;
+  }
+  for (int c = 0; c < m->child_count; ++c)
+    k = tile_counters(m->children[c], counters, k, save);
+  return k;
+}
+
 AIHW_API aihw_status aihw_module_forward(aihw_module *module, const float *x, int64_t batch,
                                          int64_t in_features, float *y, int64_t out_features) {
   static const char *fn = "aihw_module_forward";
   AIHW_TRY(check_pass_args(module, x, batch, in_features, y, out_features, 0, fn, "x", "y",
                            aihw_module_in_features(module), aihw_module_out_features(module)));
+  /* A failure in a later layer (out of memory) must not leave the earlier layers' tiles
+   * with advanced random streams: their counters are restored, so the failed call changes
+   * nothing that a later call could see. */
+  const size_t n_tiles = tile_counters(module, NULL, 0, 1);
+  uint64_t *counters = aihw_alloc_array(n_tiles, sizeof *counters, "tile counters");
+  if (counters == NULL)
+    return aihw_nn_wrap_error(AIHW_ERR_OUT_OF_MEMORY, fn);
+  tile_counters(module, counters, 0, 1);
   aihw_status st = forward_impl(module, x, batch, y);
+  if (st != AIHW_OK)
+    tile_counters(module, counters, 0, 0);
+  aihw_free(counters);
   return st == AIHW_OK ? st : aihw_nn_wrap_error(st, fn);
 }
 

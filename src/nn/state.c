@@ -671,6 +671,27 @@ static aihw_status build_tree(const cJSON *a, const char *source, int depth,
   return AIHW_OK;
 }
 
+/* Bytes of weights the LINEAR entries of an architecture declare (4 per in x out; every
+ * tile kind stores its weights as F32), as a double (no overflow: at most 2^64 per entry
+ * and 64 levels). Malformed entries count 0: build_tree reports them. */
+static double declared_weight_bytes(const cJSON *a, int depth) {
+  if (depth > 64 || !cJSON_IsObject(a))
+    return 0.0;
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(a, "kind");
+  if (cJSON_IsString(kind) && strcmp(kind->valuestring, "LINEAR") == 0) {
+    int64_t in = 0, outf = 0;
+    return read_i64(a, "in_features", &in) && read_i64(a, "out_features", &outf)
+               ? 4.0 * (double)in * (double)outf
+               : 0.0;
+  }
+  double sum = 0.0;
+  const cJSON *children = cJSON_GetObjectItemCaseSensitive(a, "children");
+  if (cJSON_IsArray(children))
+    for (const cJSON *c = children->child; c != NULL; c = c->next)
+      sum += declared_weight_bytes(c, depth + 1);
+  return sum;
+}
+
 AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out) {
   static const char *fn = "aihw_module_load_new";
   if (path == NULL || out == NULL)
@@ -681,6 +702,22 @@ AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out) {
   cJSON *arch = NULL;
   aihw_module *m = NULL;
   aihw_status s = read_header(dict, path, &arch);
+  if (s == AIHW_OK) {
+    /* the weights must be in the file: a header claiming more is refused before anything
+     * is built, so that a small file cannot make us allocate gigabytes */
+    size_t have = 0;
+    for (size_t k = 0; k < aihw_st_dict_count(dict); ++k) {
+      aihw_st_tensor t;
+      if (aihw_st_dict_at(dict, k, &t) == AIHW_OK)
+        have += t.nbytes; /* no overflow: the tensors are in memory */
+    }
+    const double declared = declared_weight_bytes(arch, 0);
+    if (declared > (double)have)
+      s = aihw_error(AIHW_ERR_FORMAT,
+                     "%s: architecture: its linear layers declare %.0f bytes of weights but "
+                     "the file holds %zu bytes of tensors (truncated or lying header)",
+                     path, declared, have);
+  }
   if (s == AIHW_OK) {
     s = build_tree(arch, path, 0, &m);
     if (s != AIHW_OK)

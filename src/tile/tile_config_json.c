@@ -31,7 +31,18 @@ static int restore_infinities(cJSON *item) {
     cJSON *next = c->next;
     if (cJSON_IsNumber(c) && isinf(c->valuedouble)) {
       cJSON *raw = cJSON_CreateRaw(c->valuedouble > 0 ? "1e999" : "-1e999");
-      if (raw == NULL || !cJSON_ReplaceItemViaPointer(item, c, raw)) {
+      /* the replacement keeps the member's key (ReplaceItemViaPointer does not copy it:
+       * the object would print "": 1e999; found by tests/fuzz/fuzz_json.c) */
+      char *key = NULL;
+      if (raw != NULL && c->string != NULL) {
+        const size_t n = strlen(c->string) + 1;
+        key = malloc(n); /* freed by cJSON_Delete (default hooks) */
+        if (key != NULL)
+          memcpy(key, c->string, n);
+        raw->string = key;
+      }
+      if (raw == NULL || (c->string != NULL && key == NULL) ||
+          !cJSON_ReplaceItemViaPointer(item, c, raw)) {
         cJSON_Delete(raw);
         return 0;
       }

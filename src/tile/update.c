@@ -22,6 +22,7 @@
  * 4. Write noise: devices that received a step get fresh visible weights.
  * Each sample consumes one op-counter value.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -100,6 +101,29 @@ void aihw_tile_clip_to_device_bounds(aihw_tile *tile) {
 
 /* ---------------------------------------------------------------------------------- */
 /* Exact update (§4.6): W -= (lr / bwd_alpha) d^T x */
+
+/* The exact update has no device bounds to stop it (IdealDevice, floating-point tiles):
+ * finite but huge inputs (|lr d x| near FLT_MAX) would make weights infinite, and NaN
+ * after the next update. Refused (weights unchanged) when the bound max|w| + lr batch
+ * max|d| max|x| on every updated weight reaches half of FLT_MAX (half: room for the
+ * rounding of the sums), computed in double, where it cannot overflow. */
+static aihw_status check_exact_range(const aihw_tile *tile, const float *x, int64_t batch,
+                                     const float *d, float lr, const char *fn) {
+  float max_x = 0.0f, max_d = 0.0f, max_w = 0.0f;
+  for (int64_t k = 0; k < batch * tile->in_size; ++k)
+    max_x = fmaxf(max_x, fabsf(x[k]));
+  for (int64_t k = 0; k < batch * tile->out_size; ++k)
+    max_d = fmaxf(max_d, fabsf(d[k]));
+  for (int64_t e = 0; e < tile->out_size * tile->cols; ++e)
+    max_w = fmaxf(max_w, fabsf(tile->weights[e]));
+  const double step = (double)lr * (double)batch * (double)max_d * (double)max_x;
+  if ((double)max_w + step < 0.5 * (double)FLT_MAX)
+    return AIHW_OK;
+  return aihw_error(AIHW_ERR_NOT_FINITE,
+                    "%s: the update would overflow float: lr x batch x max|d| x max|x| = %g "
+                    "on weights up to %g (the exact update has no device bounds)",
+                    fn, step, (double)max_w);
+}
 
 static aihw_status exact_update(aihw_tile *tile, const float *x, int64_t batch,
                                 const float *d, float lr) {
@@ -770,7 +794,7 @@ AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t b
     status = aihw_compound_update(tile, x, batch, d, lr);
   else if (aihw_tile_is_pulsed(tile))
     status = pulsed_update(tile, x, batch, d, lr);
-  else
+  else if ((status = check_exact_range(tile, x, batch, d, lr, fn)) == AIHW_OK)
     status = exact_update(tile, x, batch, d, lr);
   if (status == AIHW_OK) {
     (void)aihw_tile_weights_changed(tile); /* cannot fail: buffers exist */
