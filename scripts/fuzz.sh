@@ -57,7 +57,7 @@ say "configuring $build_dir (clang, libFuzzer, address,undefined)"
 # OpenMP off: the parsers are serial, and clang's libomp is not needed for them.
 CC=clang cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DAIHW_FUZZ=ON -DAIHW_SANITIZE=address,undefined -DAIHW_OPENMP=OFF -DAIHW_NATIVE=OFF \
-  -DAIHW_BUILD_TESTS=OFF >/dev/null
+  -DAIHW_BUILD_TESTS=OFF -DAIHW_CUDA=OFF >/dev/null
 say "compiling ${targets[*]} with -j$jobs"
 mkdir -p "$work"
 if ! cmake --build "$build_dir" -j"$jobs" --target "${targets[@]}" >"$work/build.log" 2>&1; then

@@ -69,7 +69,7 @@ if wants asan; then
   asan_dir="$repo/build-asan"
   echo
   echo "test: AddressSanitizer + UndefinedBehaviorSanitizer build in $asan_dir"
-  quiet_build "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIHW_BUILD_TESTS=ON \
+  quiet_build "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIHW_BUILD_TESTS=ON -DAIHW_CUDA=OFF \
     -DAIHW_SANITIZE=address,undefined || rc=$?
   if [[ $rc -eq 0 ]]; then
     echo "test: ctest --test-dir $asan_dir -E cli/response_plot (sanitizers halt on the first finding)"
@@ -99,7 +99,7 @@ if wants valgrind; then
   vg_tests=(test_safetensors test_idx test_state test_tile test_update test_nn
             test_inference_tile test_bad_inputs test_alloc_failures)
   vg_replays=(replay_fuzz_safetensors replay_fuzz_json replay_fuzz_idx replay_fuzz_module_state)
-  quiet_build "$vg_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIHW_BUILD_TESTS=ON \
+  quiet_build "$vg_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIHW_BUILD_TESTS=ON -DAIHW_CUDA=OFF \
     -DAIHW_NATIVE=OFF -- "${vg_tests[@]}" "${vg_replays[@]}" || rc=$?
   vg=(valgrind --tool=memcheck --error-exitcode=99 --leak-check=full
       --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
