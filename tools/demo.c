@@ -38,7 +38,7 @@
 void cli_demo_usage(FILE *out) {
   fprintf(out,
           "usage: aihw demo [--out DIR] [--quick] [--hwa-epochs N] [--seed N] [--threads N]\n"
-          "                 [--data-dir DIR]\n"
+          "                 [--data-dir DIR] [--json]\n"
           "\n"
           "Shows what analog hardware does to a network: the periphery's error on one tile,\n"
           "hardware-aware training on Fashion-MNIST, accuracy from 1 s to 10 years after\n"
@@ -50,7 +50,8 @@ void cli_demo_usage(FILE *out) {
           "  --hwa-epochs N   epochs of hardware-aware training (default 1)\n"
           "  --seed N         seed of weights, noise and shuffling (default 1)\n"
           "  --threads N      OpenMP and OpenBLAS threads\n"
-          "  --data-dir DIR   Fashion-MNIST IDX files (default %s)\n",
+          "  --data-dir DIR   Fashion-MNIST IDX files (default %s)\n"
+          "  --json           print report.json on stdout (the commentary goes to stderr)\n",
           MODELS_DEFAULT_DATA_DIR);
 }
 
@@ -58,11 +59,12 @@ typedef struct demo_options {
   const char *out, *data_dir;
   long hwa_epochs, threads;
   uint32_t seed;
-  int quick;
+  int quick, json;
 } demo_options;
 
 static int parse_args(int argc, char **argv, demo_options *o) {
   const cli_option opts[] = {{"--quick", CLI_OPT_FLAG, &o->quick, 0, 0},
+                             {"--json", CLI_OPT_FLAG, &o->json, 0, 0},
                              {"--out", CLI_OPT_STRING, &o->out, 0, 0},
                              {"--data-dir", CLI_OPT_STRING, &o->data_dir, 0, 0},
                              {"--hwa-epochs", CLI_OPT_LONG, &o->hwa_epochs, 1, DEMO_MAX_EPOCHS},
@@ -327,14 +329,26 @@ int cli_demo_run(int argc, char **argv) {
     return CLI_EXIT_FAILURE;
   }
   const double start = models_now_s();
+  /* --json: the report is the only thing on stdout; the running commentary goes to
+   * stderr (stdout is pointed at it until the report is printed) */
+  int saved_stdout = -1;
+  if (o.json) {
+    fflush(stdout);
+    saved_stdout = dup(STDOUT_FILENO);
+    if (saved_stdout < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+      fprintf(stderr, "aihw demo: --json: cannot redirect the commentary: %s\n",
+              strerror(errno));
+      return CLI_EXIT_FAILURE;
+    }
+  }
 
   printf("== 1. The periphery: one tile against the exact product ==\n");
   int rc = demo_periphery(o.seed);
-  if (rc != CLI_EXIT_OK)
-    return rc;
 
   models_split train = {0}, test = {0}, drift_test = {0};
   aihw_module *hwa = NULL, *pulsed = NULL, *fp = NULL;
+  if (rc != CLI_EXIT_OK)
+    goto done;
   rc = models_load_data("demo", o.data_dir, o.quick ? 2000 : 0, o.quick ? 500 : 0, &train,
                         &test);
   if (rc != CLI_EXIT_OK)
@@ -435,5 +449,21 @@ done:
   aihw_module_destroy(fp);
   models_split_free(&train);
   models_split_free(&test);
+  if (saved_stdout >= 0) {
+    fflush(stdout);
+    dup2(saved_stdout, STDOUT_FILENO);
+    close(saved_stdout);
+    if (rc == CLI_EXIT_OK) { /* the report, as written */
+      FILE *f = fopen(report, "r");
+      char buf[4096];
+      size_t n;
+      while (f != NULL && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stdout);
+      if (f != NULL)
+        fclose(f);
+      else
+        rc = CLI_EXIT_FAILURE;
+    }
+  }
   return rc;
 }
