@@ -72,10 +72,13 @@ if wants asan; then
   quiet_build "$asan_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAIHW_BUILD_TESTS=ON -DAIHW_CUDA=OFF \
     -DAIHW_SANITIZE=address,undefined || rc=$?
   if [[ $rc -eq 0 ]]; then
-    echo "test: ctest --test-dir $asan_dir -E cli/response_plot (sanitizers halt on the first finding)"
+    # tests/lsan.supp: only the font/plot libraries' process-lifetime allocations (PLplot's
+    # cairo driver) are suppressed; every leak of aihw's own code fails the stage
+    echo "test: ctest --test-dir $asan_dir (sanitizers halt on the first finding)"
     ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1" \
+    LSAN_OPTIONS="suppressions=$repo/tests/lsan.supp:print_suppressions=0" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
-      ctest --test-dir "$asan_dir" --output-on-failure -j"$jobs" -E 'cli/response_plot' || rc=$?
+      ctest --test-dir "$asan_dir" --output-on-failure -j"$jobs" || rc=$?
   fi
   stage_done asan $rc $((SECONDS - t0))
 fi

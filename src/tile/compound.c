@@ -316,15 +316,17 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
   if (c->transfer_ops + (uint64_t)n_reads >= AIHW_COMPOUND_TRANSFER_OPS)
     return aihw_error(AIHW_ERR_STATE, "compound transfer: the transfer stream is exhausted");
   const uint64_t op = AIHW_COMPOUND_TRANSFER_OPS + c->transfer_ops;
-  /* scratch: one-hot x [n][cols], reads [n][rows], d [n][rows], |W| [rows][cols], cols */
+  /* scratch: the column indices first (8-byte aligned: the allocation is 64-byte
+   * aligned), then one-hot x [n][cols], reads [n][rows], d [n][rows], |W| [rows][cols] */
   const size_t floats = (size_t)(n_reads * cols + 2 * n_reads * rows + rows * cols);
   char *mem = aihw_alloc_array(floats * sizeof(float) + (size_t)n_reads * sizeof(int64_t),
                                1, "transfer scratch");
   if (mem == NULL)
     return aihw_last_status();
-  float *x = (float *)(void *)mem, *a = x + n_reads * cols, *v = a + n_reads * rows;
+  int64_t *columns = (int64_t *)(void *)mem;
+  float *x = (float *)(void *)(columns + n_reads), *a = x + n_reads * cols;
+  float *v = a + n_reads * rows;
   float *w_abs = v + n_reads * rows;
-  int64_t *columns = (int64_t *)(void *)(w_abs + rows * cols);
   int64_t i0 = c->current_slice[from];
   if (p->random_selection) {
     float u;
@@ -399,11 +401,12 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
                                    0,          c->dev[to]->granularity, 1};
     s = aihw_tile_update_view(tile, &view, x, n_reads, v, update_lr);
   }
+  const int64_t first_column = columns[0]; /* columns lives in mem */
   aihw_free(mem);
   if (s != AIHW_OK)
     return s;
   if (c->chopped)
-    aihw_chopped_after_transfer(tile, columns[0], op);
+    aihw_chopped_after_transfer(tile, first_column, op);
   c->current_slice[from] = (i0 + n_reads) % cols;
   c->transfers[from] += 1;
   c->transfer_ops += (uint64_t)n_reads;

@@ -228,7 +228,7 @@ static void bad_arguments_are_named(void) {
   CHECK_OK(aihw_pool2d_geometry(m, &ch, NULL, NULL, NULL, st, NULL));
   CHECK(ch == 2 && st[0] == 3 && st[1] == 2);
   CHECK(aihw_module_out_features(m) == 2 * 2 * 2);
-  float x[70] = {0}, y[8];
+  float x[140] = {0}, y[16] = {0}; /* room for the batch-2 call below */
   CHECK_STATUS(aihw_module_backward(m, y, 1, 8, x, 70), AIHW_ERR_STATE);
   CHECK_OK(aihw_module_forward(m, x, 1, 70, y, 8));
   CHECK_STATUS(aihw_module_backward(m, y, 2, 8, x, 70), AIHW_ERR_STATE);
