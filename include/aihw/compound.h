@@ -9,11 +9,12 @@
  * those of aihwkit's Python dataclasses (VectorUnitCell, ReferenceUnitCell,
  * TransferCompound, BufferedTransferCompound).
  *
- * This slice implements VectorUnitCell (all four update policies, gamma weighting),
- * ReferenceUnitCell, TransferCompound (Tiki-Taka v1), BufferedTransferCompound (TTv2)
- * and ChoppedTransferCompound (c-TTv2). OneSidedUnitCell, DynamicTransferCompound and
- * MixedPrecisionCompound have their type codes reserved; validation answers
- * AIHW_ERR_UNSUPPORTED for them.
+ * Implemented: VectorUnitCell (all four update policies, gamma weighting),
+ * ReferenceUnitCell, OneSidedUnitCell (g+ - g-, refresh), TransferCompound (Tiki-Taka
+ * v1), BufferedTransferCompound (TTv2), ChoppedTransferCompound (c-TTv2),
+ * DynamicTransferCompound (AGAD) and MixedPrecisionCompound (digital rank update: a
+ * digital chi matrix transferred row-wise to one analog device; aihwkit's
+ * DigitalRankUpdateRPUConfig is a tile configuration with this compound).
  */
 #ifndef AIHW_COMPOUND_H
 #define AIHW_COMPOUND_H
@@ -32,12 +33,12 @@ typedef enum aihw_compound_type {
   AIHW_COMPOUND_NONE = 0,              /* single device: the tile's `device` */
   AIHW_COMPOUND_VECTOR = 1,            /* VectorUnitCell */
   AIHW_COMPOUND_REFERENCE = 2,         /* ReferenceUnitCell */
-  AIHW_COMPOUND_ONE_SIDED = 3,         /* OneSidedUnitCell (not yet implemented) */
+  AIHW_COMPOUND_ONE_SIDED = 3,         /* OneSidedUnitCell */
   AIHW_COMPOUND_TRANSFER = 4,          /* TransferCompound (Tiki-Taka v1) */
   AIHW_COMPOUND_BUFFERED_TRANSFER = 5, /* BufferedTransferCompound (TTv2) */
   AIHW_COMPOUND_CHOPPED_TRANSFER = 6,  /* ChoppedTransferCompound (c-TTv2) */
-  AIHW_COMPOUND_DYNAMIC_TRANSFER = 7,  /* DynamicTransferCompound (not yet implemented) */
-  AIHW_COMPOUND_MIXED_PRECISION = 8    /* MixedPrecisionCompound (not yet implemented) */
+  AIHW_COMPOUND_DYNAMIC_TRANSFER = 7,  /* DynamicTransferCompound (AGAD, TTv4) */
+  AIHW_COMPOUND_MIXED_PRECISION = 8    /* MixedPrecisionCompound */
 } aihw_compound_type;
 
 #define AIHW_COMPOUND_TYPE_COUNT 9
@@ -100,6 +101,31 @@ typedef struct aihw_compound_params {
   int auto_scale;              /* 0 */
   float auto_momentum;         /* 0.99 */
   int correct_gradient_magnitudes; /* 0 */
+
+  /* OneSidedUnitCell: devices[1] = g+, devices[0] = g- (W = W_1 - W_0); both of one type */
+  int refresh_every;                 /* 0 = never (mini-batches when units_in_mbatch) */
+  float refresh_upper_thres;         /* 0.75 */
+  float refresh_lower_thres;         /* 0.25 */
+  aihw_io_params refresh_forward;    /* IOParameters() (used as given, BM/NM included) */
+  aihw_update_params refresh_update; /* UpdateParameters() */
+  int copy_inverted;                 /* 0 */
+
+  /* DynamicTransferCompound (AGAD; also every ChoppedTransfer field; defaults differ:
+   * in_chop_random 0, momentum 0, units_in_mbatch 0, scale_fast_lr 0) */
+  float tail_weightening;                /* 5 */
+  float buffer_cap;                      /* 0 = no cap */
+  int experimental_correct_accumulation; /* 0 */
+
+  /* MixedPrecisionCompound: devices[0] is the analog device (aihwkit `device`);
+   * transfer_every (whole mini-batches, integer, default 1) and transfer_lr (1) are the
+   * shared fields above */
+  int n_rows_per_transfer; /* -1 = all rows */
+  int random_row;          /* 0 */
+  float granularity;       /* 0 = the device's granularity */
+  int n_x_bins;            /* 0 = x not quantised */
+  int n_d_bins;            /* 0 = d not quantised */
+  int stoc_round_x;        /* 1 */
+  int stoc_round_d;        /* 1 */
 } aihw_compound_params;
 
 /* aihwkit's Python defaults of class `type` with `n_devices` copies of `device`
@@ -122,8 +148,11 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
  * devices, n_reads_per_transfer 1, no random_selection, with_reset_prob 0, chopper
  * probabilities in [0, 1], buffer_granularity and auto_granularity >= 0, auto_momentum in
  * [0, 1]. NOT_FINITE for NaN/Inf.
- * UNSUPPORTED: the types not implemented yet, transfer_columns = 0, sub-devices with
- * count_pulses. */
+ * OneSided: exactly 2 devices of one type (aihwkit duplicates a single one),
+ * refresh_every >= 0, thresholds finite, refresh_forward / refresh_update valid.
+ * Dynamic: as Chopped, tail_weightening >= 0, buffer_cap >= 0. MixedPrecision: exactly 1
+ * device, transfer_every a whole number >= 0, n_rows_per_transfer -1 or >= 1, bins >= 0.
+ * UNSUPPORTED: transfer_columns = 0, sub-devices with count_pulses. */
 AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *params,
                                                    const char *what);
 
@@ -159,8 +188,9 @@ AIHW_API aihw_status aihw_tile_compound_get_weights(const aihw_tile *tile, int k
  * visible weights. Unchanged on error. */
 AIHW_API aihw_status aihw_tile_compound_set_weights(aihw_tile *tile, int k, const float *w,
                                                     int64_t rows, int64_t cols);
-/* Buffered/ChoppedTransfer buffer H_k of from-device k (aihwkit buffered_FP_weight_k),
- * [out_size][weight_cols]; INVALID_ARGUMENT for other compounds or k. */
+/* Buffered/Chopped/DynamicTransfer buffer H_k of from-device k (aihwkit
+ * buffered_FP_weight_k), or MixedPrecision's digital chi (k = 0, aihwkit
+ * hidden_weights_chi), [out_size][weight_cols]; INVALID_ARGUMENT for other compounds or k. */
 AIHW_API aihw_status aihw_tile_compound_get_buffer(const aihw_tile *tile, int k, float *h,
                                                    int64_t rows, int64_t cols);
 
@@ -174,7 +204,13 @@ typedef struct aihw_compound_counters {
   int current_device;
   int64_t transfer_counter; /* Chopped: completed sweeps over the columns */
   float m_x, m_d;           /* Chopped auto_scale: running max|x|, max|d| */
+  int64_t refresh_count;    /* OneSided: elements refreshed so far */
+  int64_t current_row;      /* MixedPrecision: the next row a transfer starts at */
 } aihw_compound_counters;
+
+/* DynamicTransfer (AGAD) running and past means of the transfer reads, [out][cols]. */
+AIHW_API aihw_status aihw_tile_compound_get_means(const aihw_tile *tile, float *running,
+                                                  float *past, int64_t rows, int64_t cols);
 
 /* ChoppedTransfer chopper signs (+1 / -1): in[weight_cols], out[out_size]. */
 AIHW_API aihw_status aihw_tile_compound_get_choppers(const aihw_tile *tile, float *in,

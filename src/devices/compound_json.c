@@ -12,12 +12,15 @@
 
 #define AREA "compound"
 
-enum { K_FLOAT, K_INT, K_BOOL, K_POLICY, K_FVEC, K_DEVICES, K_IO, K_UPDATE };
+enum { K_FLOAT, K_INT, K_BOOL, K_POLICY, K_FVEC, K_DEVICES, K_DEVICE, K_IO, K_UPDATE };
 /* classes a field belongs to */
 #define VEC (1u << AIHW_COMPOUND_VECTOR | 1u << AIHW_COMPOUND_REFERENCE)
-#define CH (1u << AIHW_COMPOUND_CHOPPED_TRANSFER)
+#define DY (1u << AIHW_COMPOUND_DYNAMIC_TRANSFER)
+#define CH (1u << AIHW_COMPOUND_CHOPPED_TRANSFER | DY)
 #define TR (1u << AIHW_COMPOUND_TRANSFER | 1u << AIHW_COMPOUND_BUFFERED_TRANSFER | CH)
 #define BUF (1u << AIHW_COMPOUND_BUFFERED_TRANSFER)
+#define OS (1u << AIHW_COMPOUND_ONE_SIDED)
+#define MP (1u << AIHW_COMPOUND_MIXED_PRECISION)
 #define ALL (VEC | TR)
 
 typedef struct field {
@@ -34,21 +37,22 @@ typedef struct field {
    offsetof(aihw_compound_params, count), classes}
 
 static const field fields[] = {
-    {"unit_cell_devices", K_DEVICES, 0, 0, ALL},
+    {"unit_cell_devices", K_DEVICES, 0, 0, ALL | OS},
+    {"device", K_DEVICE, 0, 0, MP},
     F(update_policy, K_POLICY, VEC),
     F(first_update_idx, K_INT, VEC),
     V(gamma_vec, n_gamma, ALL),
     F(gamma, K_FLOAT, TR),
-    F(transfer_every, K_FLOAT, TR),
+    F(transfer_every, K_FLOAT, TR | MP),
     F(no_self_transfer, K_BOOL, TR),
     V(transfer_every_vec, n_transfer_every, TR),
-    F(units_in_mbatch, K_BOOL, TR),
+    F(units_in_mbatch, K_BOOL, TR | OS),
     F(n_reads_per_transfer, K_INT, TR),
     F(transfer_columns, K_BOOL, TR),
     F(with_reset_prob, K_FLOAT, TR),
     F(random_selection, K_BOOL, TR),
     F(fast_lr, K_FLOAT, TR),
-    F(transfer_lr, K_FLOAT, TR),
+    F(transfer_lr, K_FLOAT, TR | MP),
     V(transfer_lr_vec, n_transfer_lr, TR),
     F(scale_transfer_lr, K_BOOL, TR),
     F(scale_fast_lr, K_BOOL, TR),
@@ -67,6 +71,22 @@ static const field fields[] = {
     F(auto_scale, K_BOOL, CH),
     F(auto_momentum, K_FLOAT, CH),
     F(correct_gradient_magnitudes, K_BOOL, CH),
+    F(refresh_every, K_INT, OS),
+    F(refresh_upper_thres, K_FLOAT, OS),
+    F(refresh_lower_thres, K_FLOAT, OS),
+    F(refresh_forward, K_IO, OS),
+    F(refresh_update, K_UPDATE, OS),
+    F(copy_inverted, K_BOOL, OS),
+    F(tail_weightening, K_FLOAT, DY),
+    F(buffer_cap, K_FLOAT, DY),
+    F(experimental_correct_accumulation, K_BOOL, DY),
+    F(n_rows_per_transfer, K_INT, MP),
+    F(random_row, K_BOOL, MP),
+    F(granularity, K_FLOAT, MP),
+    F(n_x_bins, K_INT, MP),
+    F(n_d_bins, K_INT, MP),
+    F(stoc_round_x, K_BOOL, MP),
+    F(stoc_round_d, K_BOOL, MP),
 };
 enum { N_FIELDS = sizeof fields / sizeof fields[0] };
 
@@ -117,12 +137,18 @@ AIHW_API aihw_status aihw_compound_params_to_json(const aihw_compound_params *p,
           s = aihw_error(AIHW_ERR_OUT_OF_MEMORY, "%s: out of memory", fn);
       }
       break;
+    case K_DEVICE:
+      s = aihw_device_params_to_json(&p->devices[0], &text);
+      item = s == AIHW_OK ? raw_object(text) : NULL;
+      break;
     case K_IO:
-      s = aihw_io_params_to_json(&p->transfer_forward, &text);
+      s = aihw_io_params_to_json(
+          (const aihw_io_params *)(const void *)((const char *)p + fd->offset), &text);
       item = s == AIHW_OK ? raw_object(text) : NULL;
       break;
     default:
-      s = aihw_update_params_to_json(&p->transfer_update, &text);
+      s = aihw_update_params_to_json(
+          (const aihw_update_params *)(const void *)((const char *)p + fd->offset), &text);
       item = s == AIHW_OK ? raw_object(text) : NULL;
       break;
     }
@@ -187,9 +213,9 @@ static aihw_status read_params(cJSON *root, aihw_compound_params *out) {
                                    "ChoppedTransferCompound, DynamicTransferCompound, "
                                    "MixedPrecisionCompound");
   aihw_compound_params c = aihw_compound_params_default((aihw_compound_type)type, NULL, 1);
-  const cJSON *devices = cJSON_GetObjectItemCaseSensitive(root, "unit_cell_devices");
-  if (devices == NULL)
-    return aihw_error(AIHW_ERR_FORMAT, AREA ": the key 'unit_cell_devices' is required");
+  const char *dev_key = type == AIHW_COMPOUND_MIXED_PRECISION ? "device" : "unit_cell_devices";
+  if (cJSON_GetObjectItemCaseSensitive(root, dev_key) == NULL)
+    return aihw_error(AIHW_ERR_FORMAT, AREA ": the key '%s' is required", dev_key);
   char seen[N_FIELDS + 1] = {0};
   for (cJSON *item = root->child; item != NULL; item = item->next) {
     if (strcmp(item->string, "type") == 0) {
@@ -247,14 +273,18 @@ static aihw_status read_params(cJSON *root, aihw_compound_params *out) {
       c.n_devices = k;
       /* aihwkit: a ReferenceUnitCell with one device duplicates it; transfer compounds
        * use copies of the second device for further ones (not needed: lists are full) */
-      if (type == AIHW_COMPOUND_REFERENCE && k == 1) {
+      if ((type == AIHW_COMPOUND_REFERENCE || type == AIHW_COMPOUND_ONE_SIDED) && k == 1) {
         c.devices[1] = c.devices[0];
         c.n_devices = 2;
       }
       break;
     }
-    case K_IO: AIHW_TRY(read_sub(item, fd->name, K_IO, &c.transfer_forward)); break;
-    default: AIHW_TRY(read_sub(item, fd->name, K_UPDATE, &c.transfer_update)); break;
+    case K_DEVICE:
+      AIHW_TRY(read_sub(item, fd->name, K_DEVICES, &c.devices[0]));
+      c.n_devices = 1;
+      break;
+    case K_IO: AIHW_TRY(read_sub(item, fd->name, K_IO, (char *)&c + fd->offset)); break;
+    default: AIHW_TRY(read_sub(item, fd->name, K_UPDATE, (char *)&c + fd->offset)); break;
     }
   }
   AIHW_TRY(aihw_compound_params_validate(&c, AREA));

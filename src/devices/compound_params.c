@@ -40,8 +40,11 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
     n_devices = 1;
   if (n_devices > AIHW_COMPOUND_MAX_DEVICES)
     n_devices = AIHW_COMPOUND_MAX_DEVICES;
-  if (type == AIHW_COMPOUND_REFERENCE)
-    n_devices = 2; /* aihwkit duplicates a single given device */
+  if (type == AIHW_COMPOUND_REFERENCE || type == AIHW_COMPOUND_ONE_SIDED ||
+      type == AIHW_COMPOUND_DYNAMIC_TRANSFER)
+    n_devices = 2; /* aihwkit duplicates a single given device (AGAD: exactly 2) */
+  if (type == AIHW_COMPOUND_MIXED_PRECISION)
+    n_devices = 1;
   c.n_devices = type == AIHW_COMPOUND_NONE ? 0 : n_devices;
   for (int k = 0; k < AIHW_COMPOUND_MAX_DEVICES; ++k)
     c.devices[k] = d;
@@ -74,18 +77,37 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
   c.auto_scale = 0;
   c.auto_momentum = 0.99f;
   c.correct_gradient_magnitudes = 0;
+  c.refresh_every = 0;
+  c.refresh_upper_thres = 0.75f;
+  c.refresh_lower_thres = 0.25f;
+  c.refresh_forward = aihw_io_params_default();
+  c.refresh_update = aihw_update_params_default();
+  c.copy_inverted = 0;
+  c.tail_weightening = 5.0f;
+  c.buffer_cap = 0.0f;
+  c.experimental_correct_accumulation = 0;
+  c.n_rows_per_transfer = -1;
+  c.random_row = 0;
+  c.granularity = 0.0f;
+  c.n_x_bins = 0;
+  c.n_d_bins = 0;
+  c.stoc_round_x = 1;
+  c.stoc_round_d = 1;
   if (type == AIHW_COMPOUND_REFERENCE) {
     c.update_policy = AIHW_VECTOR_SINGLE_FIXED;
     c.n_gamma = 2;
     c.gamma_vec[0] = 1.0f;
     c.gamma_vec[1] = -1.0f;
   }
-  if (type == AIHW_COMPOUND_CHOPPED_TRANSFER) {
+  if (type == AIHW_COMPOUND_CHOPPED_TRANSFER || type == AIHW_COMPOUND_DYNAMIC_TRANSFER) {
     c.momentum = 0.0f;
     c.units_in_mbatch = 0;
     c.scale_fast_lr = 0;
   }
-  if (type == AIHW_COMPOUND_BUFFERED_TRANSFER || type == AIHW_COMPOUND_CHOPPED_TRANSFER) {
+  if (type == AIHW_COMPOUND_DYNAMIC_TRANSFER)
+    c.in_chop_random = 0; /* regular choppers */
+  if (type == AIHW_COMPOUND_BUFFERED_TRANSFER || type == AIHW_COMPOUND_CHOPPED_TRANSFER ||
+      type == AIHW_COMPOUND_DYNAMIC_TRANSFER) {
     c.transfer_update.desired_bl = 1;
     c.transfer_update.update_bl_management = 0;
     c.transfer_update.update_management = 0;
@@ -95,7 +117,7 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
 
 static int is_transfer(aihw_compound_type t) {
   return t == AIHW_COMPOUND_TRANSFER || t == AIHW_COMPOUND_BUFFERED_TRANSFER ||
-         t == AIHW_COMPOUND_CHOPPED_TRANSFER;
+         t == AIHW_COMPOUND_CHOPPED_TRANSFER || t == AIHW_COMPOUND_DYNAMIC_TRANSFER;
 }
 
 #define FINITE(field)                                                                     \
@@ -129,6 +151,58 @@ static aihw_status check_vec(const float *v, int n, int n_devices, const char *w
   return AIHW_OK;
 }
 
+/* OneSidedUnitCell (§5.10): two devices of one type, refresh parameters. */
+static aihw_status validate_one_sided(const aihw_compound_params *p, const char *what) {
+  if (p->devices[0].type != p->devices[1].type)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                      "%s.unit_cell_devices: a OneSidedUnitCell needs two devices of one type "
+                      "(got %s and %s)",
+                      what, aihw_device_type_name(p->devices[0].type),
+                      aihw_device_type_name(p->devices[1].type));
+  FINITE(refresh_upper_thres);
+  FINITE(refresh_lower_thres);
+  BOOL(units_in_mbatch);
+  BOOL(copy_inverted);
+  if (p->refresh_every < 0)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                      "%s.refresh_every = %d: must be >= 0 (0 = no refresh)", what,
+                      p->refresh_every);
+  char sub[96];
+  snprintf(sub, sizeof sub, "%s.refresh_forward", what);
+  AIHW_TRY(aihw_io_params_validate(&p->refresh_forward, sub));
+  snprintf(sub, sizeof sub, "%s.refresh_update", what);
+  return aihw_update_params_validate(&p->refresh_update, sub);
+}
+
+/* MixedPrecisionCompound (§5.10). */
+static aihw_status validate_mixed(const aihw_compound_params *p, const char *what) {
+  FINITE(transfer_every);
+  FINITE(transfer_lr);
+  FINITE(granularity);
+  BOOL(random_row);
+  BOOL(stoc_round_x);
+  BOOL(stoc_round_d);
+  if (p->transfer_every < 0.0f || p->transfer_every != floorf(p->transfer_every) ||
+      p->transfer_every > 1e9f)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                      "%s.transfer_every = %g: must be a whole number of mini-batches in "
+                      "[0, 1e9] (0 = no transfer)",
+                      what, (double)p->transfer_every);
+  if (p->n_rows_per_transfer == 0 || p->n_rows_per_transfer < -1)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                      "%s.n_rows_per_transfer = %d: must be -1 (all rows) or >= 1", what,
+                      p->n_rows_per_transfer);
+  if (p->granularity < 0.0f)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                      "%s.granularity = %g: must be >= 0 (0 = the device's)", what,
+                      (double)p->granularity);
+  if (p->n_x_bins < 0 || p->n_d_bins < 0)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                      "%s.n_x_bins = %d, n_d_bins = %d: must be >= 0 (0 = no quantisation)",
+                      what, p->n_x_bins, p->n_d_bins);
+  return AIHW_OK;
+}
+
 AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *p,
                                                    const char *what) {
   if (what == NULL)
@@ -141,16 +215,12 @@ AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *p
                       (int)p->type, AIHW_COMPOUND_TYPE_COUNT - 1);
   if (p->type == AIHW_COMPOUND_NONE)
     return AIHW_OK;
-  if (p->type == AIHW_COMPOUND_ONE_SIDED || p->type == AIHW_COMPOUND_DYNAMIC_TRANSFER ||
-      p->type == AIHW_COMPOUND_MIXED_PRECISION)
-    return aihw_error(AIHW_ERR_UNSUPPORTED,
-                      "%s.type = %s: not implemented yet (VectorUnitCell, ReferenceUnitCell, "
-                      "TransferCompound, BufferedTransferCompound and ChoppedTransferCompound "
-                      "are)",
-                      what, name);
-  const int chopped = p->type == AIHW_COMPOUND_CHOPPED_TRANSFER;
-  const int lo = is_transfer(p->type) || p->type == AIHW_COMPOUND_REFERENCE ? 2 : 1;
-  const int hi = p->type == AIHW_COMPOUND_REFERENCE || chopped ? 2 : AIHW_COMPOUND_MAX_DEVICES;
+  const int chopped = p->type == AIHW_COMPOUND_CHOPPED_TRANSFER ||
+                      p->type == AIHW_COMPOUND_DYNAMIC_TRANSFER;
+  const int pair = p->type == AIHW_COMPOUND_REFERENCE || p->type == AIHW_COMPOUND_ONE_SIDED;
+  const int mixed = p->type == AIHW_COMPOUND_MIXED_PRECISION;
+  const int lo = is_transfer(p->type) || pair ? 2 : 1;
+  const int hi = pair || chopped ? 2 : mixed ? 1 : AIHW_COMPOUND_MAX_DEVICES;
   if (p->n_devices < lo || p->n_devices > hi)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "%s.n_devices = %d: a %s needs %d..%d unit_cell_devices", what,
@@ -180,6 +250,10 @@ AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *p
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s.first_update_idx = %d: must be in [0, %d]",
                       what, p->first_update_idx, p->n_devices - 1);
   AIHW_TRY(check_vec(p->gamma_vec, p->n_gamma, p->n_devices, what, "gamma_vec", -INFINITY));
+  if (p->type == AIHW_COMPOUND_ONE_SIDED)
+    return validate_one_sided(p, what);
+  if (mixed)
+    return validate_mixed(p, what);
   if (!is_transfer(p->type))
     return AIHW_OK;
   FINITE(gamma);
@@ -221,6 +295,20 @@ AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *p
   AIHW_TRY(aihw_io_params_validate(&p->transfer_forward, sub));
   snprintf(sub, sizeof sub, "%s.transfer_update", what);
   AIHW_TRY(aihw_update_params_validate(&p->transfer_update, sub));
+  if (p->type == AIHW_COMPOUND_DYNAMIC_TRANSFER) {
+    FINITE(tail_weightening);
+    FINITE(buffer_cap);
+    BOOL(experimental_correct_accumulation);
+    if (!(p->in_chop_prob > 0.0f && p->in_chop_prob <= 1.0f))
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                        "%s.in_chop_prob = %g: a DynamicTransferCompound needs a chopper "
+                        "period: must be in (0, 1]",
+                        what, (double)p->in_chop_prob);
+    if (p->tail_weightening < 0.0f || p->buffer_cap < 0.0f)
+      return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
+                        "%s.tail_weightening = %g, buffer_cap = %g: must be >= 0", what,
+                        (double)p->tail_weightening, (double)p->buffer_cap);
+  }
   if (chopped) {
     FINITE(in_chop_prob);
     FINITE(out_chop_prob);

@@ -1,5 +1,7 @@
 /* Compound devices of a tile (reference §5.10): VectorUnitCell, ReferenceUnitCell,
- * TransferCompound (Tiki-Taka v1) and BufferedTransferCompound (TTv2).
+ * TransferCompound (Tiki-Taka v1) and BufferedTransferCompound (TTv2), and the common
+ * frame of the others (ChoppedTransfer: compound_chopped.c, DynamicTransfer:
+ * compound_dynamic.c, OneSided: compound_onesided.c, MixedPrecision: compound_mixed.c).
  *
  * A compound tile holds n sub-devices, each a full single-device state (device_state.h)
  * with its own weight array, and keeps the tile's visible weights at the gamma-weighted
@@ -45,7 +47,7 @@ enum { SYSTEMATIC_TRANSFER = 32 };
 
 static int is_transfer_type(aihw_compound_type t) {
   return t == AIHW_COMPOUND_TRANSFER || t == AIHW_COMPOUND_BUFFERED_TRANSFER ||
-         t == AIHW_COMPOUND_CHOPPED_TRANSFER;
+         t == AIHW_COMPOUND_CHOPPED_TRANSFER || t == AIHW_COMPOUND_DYNAMIC_TRANSFER;
 }
 
 void aihw_compound_destroy(aihw_compound *c) {
@@ -57,8 +59,13 @@ void aihw_compound_destroy(aihw_compound *c) {
     aihw_free(c->buffer[k]);
   }
   aihw_periphery_free(&c->read);
+  aihw_periphery_free(&c->refresh);
   aihw_free(c->in_chop);
   aihw_free(c->out_chop);
+  aihw_free(c->running_mean);
+  aihw_free(c->past_mean);
+  aihw_free(c->chop_switched);
+  aihw_free(c->chi);
   aihw_free(c);
 }
 
@@ -146,15 +153,22 @@ aihw_status aihw_compound_create(aihw_tile *tile) {
       s = aihw_periphery_init(&c->read, &io, 0, rows, cols, tile->config.seed,
                               tile->config.tile_id, SYSTEMATIC_TRANSFER,
                               "compound.transfer_forward");
-    c->chopped = p->type == AIHW_COMPOUND_CHOPPED_TRANSFER;
+    c->dynamic = p->type == AIHW_COMPOUND_DYNAMIC_TRANSFER;
+    c->chopped = p->type == AIHW_COMPOUND_CHOPPED_TRANSFER || c->dynamic;
     if (c->chopped && s == AIHW_OK)
       s = aihw_chopped_init(tile);
+    if (c->dynamic && s == AIHW_OK)
+      s = aihw_dynamic_init(tile);
     if (p->type == AIHW_COMPOUND_BUFFERED_TRANSFER || c->chopped)
       for (int k = 0; k < c->n - 1 && s == AIHW_OK; ++k)
         if ((c->buffer[k] = aihw_calloc_array((size_t)size, sizeof(float),
                                               "transfer buffer")) == NULL)
           s = aihw_last_status();
   }
+  if (p->type == AIHW_COMPOUND_ONE_SIDED && s == AIHW_OK)
+    s = aihw_onesided_init(tile);
+  if (p->type == AIHW_COMPOUND_MIXED_PRECISION && s == AIHW_OK)
+    s = aihw_mixed_init(tile);
   if (s != AIHW_OK) {
     aihw_compound_destroy(c);
     tile->compound = NULL;
@@ -184,6 +198,8 @@ void aihw_compound_reduce(aihw_tile *tile) {
 static float *device_weights(const aihw_compound *c, int k) {
   return c->dev[k]->persistent != NULL ? c->dev[k]->persistent : c->w[k];
 }
+
+float *aihw_compound_device_weights(aihw_compound *c, int k) { return device_weights(c, k); }
 
 /* Clips sub-device k to its bounds and redraws its visible weights (write noise) from
  * (op, WRITE_NOISE, round 16 k). */
@@ -215,6 +231,10 @@ static aihw_status settle_device(aihw_tile *tile, int k, uint64_t op, int write_
   return AIHW_OK;
 }
 
+aihw_status aihw_compound_settle(aihw_tile *tile, int k, uint64_t op, int write_noise) {
+  return settle_device(tile, k, op, write_noise);
+}
+
 /* onSetWeights (§5.10): Vector sets every sub-device to W (SINGLE_FIXED, Reference: only
  * the fixed one); Transfer zeroes all and sets the last to W / gamma_last (fully hidden:
  * W). Then each sub-device's own onSetWeights (clip, write noise) and the reduction.
@@ -229,9 +249,18 @@ aihw_status aihw_compound_set_weights(aihw_tile *tile, const float *w) {
   for (int k = 0; k < c->n; ++k)
     noise |= c->dev[k]->persistent != NULL && c->dev[k]->params.apply_write_noise_on_set;
   const uint64_t op = noise ? tile->op_counter++ : 0;
+  if (c->one_sided)
+    aihw_onesided_set_weights(tile, w); /* g+ = max(W, 0), g- = max(-W, 0) */
+  if (c->mixed) { /* chi and the counters restart */
+    memset(c->chi, 0, (size_t)size * sizeof(float));
+    c->update_count = 0;
+    c->current_row = 0;
+  }
   for (int k = 0; k < c->n; ++k) {
     float *target = device_weights(c, k);
-    if (c->transfer) {
+    if (c->one_sided) {
+      /* set above */
+    } else if (c->transfer) {
       if (k < c->n - 1) {
         memset(target, 0, (size_t)size * sizeof(float));
       } else {
@@ -307,6 +336,43 @@ static aihw_status reset_read_columns(aihw_tile *tile, int from, uint64_t op,
   return AIHW_OK;
 }
 
+aihw_status aihw_compound_next_ops(aihw_compound *c, int64_t n, uint64_t *op) {
+  if (c->transfer_ops + (uint64_t)n >= AIHW_COMPOUND_TRANSFER_OPS)
+    return aihw_error(AIHW_ERR_STATE, "compound transfer: the transfer stream is exhausted");
+  *op = AIHW_COMPOUND_TRANSFER_OPS + c->transfer_ops;
+  return AIHW_OK;
+}
+
+aihw_status aihw_compound_read(aihw_tile *tile, aihw_periphery *pe, const float *w,
+                               const float *x, int64_t n, float *a, uint64_t op) {
+  const int64_t rows = tile->out_size, cols = tile->cols;
+  const aihw_io_params *io = &pe->io;
+  const int need_abs = !pe->perfect &&
+                       (io->ir_drop > 0.0f ||
+                        (io->w_noise > 0.0f && io->w_noise_type == AIHW_W_NOISE_PCM_READ));
+  float *w_abs = NULL;
+  if (need_abs) {
+    w_abs = aihw_alloc_array((size_t)(rows * cols), sizeof(float), "|W| of a read");
+    if (w_abs == NULL)
+      return aihw_last_status();
+    for (int64_t e = 0; e < rows * cols; ++e)
+      w_abs[e] = fabsf(w[e]);
+  }
+  aihw_mv_call call = {.w = w, .w_abs = w_abs, .rows = rows, .cols = cols, .x = x,
+                       .x_cols = cols, .y = a, .y_cols = rows, .batch = n, .alpha = 1.0f,
+                       .seed = tile->config.seed, .tile_id = tile->config.tile_id,
+                       .op_counter = op, .rounds = NULL};
+  aihw_status s;
+  if (pe->perfect) {
+    call.alpha = io->out_scale;
+    s = aihw_exact_mv(&call, 0, &tile->aux);
+  } else {
+    s = aihw_periphery_mv(pe, &call, &tile->aux);
+  }
+  aihw_free(w_abs);
+  return s;
+}
+
 /* One transfer from device `from` to device `to` (§5.10 TransferCompound /
  * BufferedTransferCompound pseudo-code); lr is the SGD learning rate of the call. */
 static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
@@ -363,7 +429,10 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
   float lr_t = c->transfer_lr[from] * (p->scale_transfer_lr ? lr : 1.0f);
   float update_lr = lr_t;
   int any = 1;
-  if (s == AIHW_OK && c->chopped) {
+  if (s == AIHW_OK && c->dynamic) {
+    any = aihw_dynamic_buffer(tile, a, columns[0], lr, v);
+    update_lr = p->step * c->dev[to]->granularity;
+  } else if (s == AIHW_OK && c->chopped) {
     any = aihw_chopped_buffer(tile, a, columns[0], lr, v);
     update_lr = p->step * c->dev[to]->granularity;
   } else if (s == AIHW_OK && p->type == AIHW_COMPOUND_TRANSFER) {
@@ -398,14 +467,16 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
     s = reset_read_columns(tile, from, op, columns, n_reads);
   if (s == AIHW_OK && any && update_lr > 0.0f) {
     const aihw_device_view view = {c->dev[to], c->w[to],     &p->transfer_update, cols, op,
-                                   0,          c->dev[to]->granularity, 1};
+                                   0,          c->dev[to]->granularity, 1, 0};
     s = aihw_tile_update_view(tile, &view, x, n_reads, v, update_lr);
   }
   const int64_t first_column = columns[0]; /* columns lives in mem */
   aihw_free(mem);
   if (s != AIHW_OK)
     return s;
-  if (c->chopped)
+  if (c->dynamic)
+    aihw_dynamic_after_transfer(tile, first_column, op);
+  else if (c->chopped)
     aihw_chopped_after_transfer(tile, first_column, op);
   c->current_slice[from] = (i0 + n_reads) % cols;
   c->transfers[from] += 1;
@@ -446,6 +517,7 @@ static aihw_status update_run(aihw_tile *tile, int k, const float *x, const floa
                                    op0 + (uint64_t)b0,
                                    k < 0 ? 16u * (uint32_t)j : 0u,
                                    c->granularity,
+                                   0,
                                    0};
     AIHW_TRY(aihw_tile_update_view(tile, &view, x + b0 * in, b1 - b0, d + b0 * rows, lr));
   }
@@ -464,7 +536,11 @@ aihw_status aihw_compound_update(aihw_tile *tile, const float *x, int64_t batch,
     return aihw_error(AIHW_ERR_STATE, "aihw_tile_update: the tile's random stream is "
                                       "exhausted (compound tiles: 2^47 operations)");
   aihw_status s = AIHW_OK;
-  if (!c->transfer) {
+  if (c->one_sided) {
+    s = aihw_onesided_update(tile, x, batch, d, lr);
+  } else if (c->mixed) {
+    s = aihw_mixed_update(tile, x, batch, d, lr);
+  } else if (!c->transfer) {
     int64_t b = 0;
     while (b < batch && s == AIHW_OK) {
       if (p->update_policy == AIHW_VECTOR_ALL) {
@@ -579,12 +655,14 @@ AIHW_API aihw_status aihw_tile_compound_get_buffer(const aihw_tile *tile, int k,
                                                    int64_t rows, int64_t cols) {
   static const char *fn = "aihw_tile_compound_get_buffer";
   AIHW_TRY(sub_args(tile, k, h, rows, cols, fn));
-  if (tile->compound->buffer[k] == NULL)
+  const float *src = tile->compound->mixed ? tile->compound->chi : tile->compound->buffer[k];
+  if (src == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
-                      "%s: k = %d: only the from-devices (k < n - 1) of a "
-                      "BufferedTransferCompound have buffers",
+                      "%s: k = %d: only the from-devices (k < n - 1) of a Buffered-, Chopped- "
+                      "or DynamicTransferCompound and the device of a MixedPrecisionCompound "
+                      "have buffers",
                       fn, k);
-  memcpy(h, tile->compound->buffer[k], (size_t)(rows * cols) * sizeof(float));
+  memcpy(h, src, (size_t)(rows * cols) * sizeof(float));
   return AIHW_OK;
 }
 
@@ -606,6 +684,8 @@ AIHW_API aihw_status aihw_tile_compound_get_counters(const aihw_tile *tile,
   counters->transfer_counter = c->transfer_counter;
   counters->m_x = c->m_x;
   counters->m_d = c->m_d;
+  counters->refresh_count = c->refresh_count;
+  counters->current_row = c->current_row;
   return AIHW_OK;
 }
 

@@ -39,7 +39,7 @@ aihw_status aihw_chopped_init(aihw_tile *tile) {
 }
 
 /* Count (fast) learning rate: auto-scaled from the running maxima, or as TransferCompound. */
-static float count_lr(const aihw_tile *tile, float lr) {
+float aihw_chopped_count_lr(const aihw_tile *tile, float lr) {
   const aihw_compound *c = tile->compound;
   const aihw_compound_params *p = &c->params;
   if (p->auto_scale && p->fast_lr > 0.0f) {
@@ -95,8 +95,9 @@ aihw_status aihw_chopped_fast_update(aihw_tile *tile, const float *x, const floa
     c->m_d = running(c->m_d, abs_max(d + b0 * rows, rows), p->auto_momentum, batch);
   }
   const aihw_device_view view = {c->dev[0], c->w[0], &tile->config.update, cols,
-                                 op0 + (uint64_t)b0, 0, c->granularity, 0};
-  const aihw_status s = aihw_tile_update_view(tile, &view, xs, run, ds, count_lr(tile, lr));
+                                 op0 + (uint64_t)b0, 0, c->granularity, 0, 0};
+  const aihw_status s =
+      aihw_tile_update_view(tile, &view, xs, run, ds, aihw_chopped_count_lr(tile, lr));
   aihw_free(xs);
   return s;
 }
@@ -110,7 +111,7 @@ int aihw_chopped_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, 
     lr_t *= c->gamma[0] / c->gamma[1];
   const float g_a = c->dev[0]->granularity, g_c = c->dev[1]->granularity;
   const float lr_scale = p->correct_gradient_magnitudes
-                             ? fabsf(lr_t) / count_lr(tile, lr) / (c->bg * g_c / g_a)
+                             ? fabsf(lr_t) / aihw_chopped_count_lr(tile, lr) / (c->bg * g_c / g_a)
                              : fabsf(lr_t) / c->bg;
   const float blt = (float)p->transfer_update.desired_bl;
   const int c_in = c->in_chop[col];

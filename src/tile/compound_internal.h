@@ -36,6 +36,19 @@ typedef struct aihw_compound {
   int64_t transfer_counter;
   int64_t auto_every;      /* transfer_every < 0: vectors between transfers */
   float bg;                /* buffer granularity */
+  /* DynamicTransferCompound (AGAD, compound_dynamic.c); chopped is set too */
+  int dynamic;
+  float *running_mean, *past_mean; /* [rows][cols] */
+  unsigned char *chop_switched;    /* [cols] 1 = the column's in-chopper just flipped */
+  /* OneSidedUnitCell (compound_onesided.c) */
+  int one_sided;
+  int64_t refresh_count;     /* elements refreshed so far */
+  aihw_periphery refresh;    /* refresh reads (refresh_forward) */
+  /* MixedPrecisionCompound (compound_mixed.c) */
+  int mixed;
+  float *chi;                /* digital rank-update accumulator [rows][cols] */
+  int64_t current_row;
+  float mp_granularity;      /* transfer granularity */
 } aihw_compound;
 
 /* Visible weights from the sub-devices: W = sum_k gamma_k W_k (k ascending), or the last
@@ -55,5 +68,38 @@ int aihw_chopped_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, 
 void aihw_chopped_after_transfer(aihw_tile *tile, int64_t col, uint64_t op);
 /* Initialises the chopped fields at creation (buffers allocated by the caller). */
 aihw_status aihw_chopped_init(aihw_tile *tile);
+/* Count (fast) learning rate of a chopped / dynamic compound (compound_chopped.c). */
+float aihw_chopped_count_lr(const aihw_tile *tile, float lr);
+
+/* Systematic draws of the refresh read periphery (transfer reads use 32). */
+enum { AIHW_COMPOUND_SYSTEMATIC_REFRESH = 48 };
+/* Transfer / refresh op counter of the next read (compound.c; checks exhaustion). */
+aihw_status aihw_compound_next_ops(aihw_compound *c, int64_t n, uint64_t *op);
+/* Reads a = W x for one-hot rows x [n][cols] of `w` through periphery `pe` (perfect:
+ * exact), a [n][rows] (compound.c). */
+aihw_status aihw_compound_read(aihw_tile *tile, aihw_periphery *pe, const float *w,
+                               const float *x, int64_t n, float *a, uint64_t op);
+/* The array sub-device k's physics acts on (persistent under write noise). */
+float *aihw_compound_device_weights(aihw_compound *c, int k);
+/* Clips sub-device k to its bounds and redraws its visible weights (write noise). */
+aihw_status aihw_compound_settle(aihw_tile *tile, int k, uint64_t op, int write_noise);
+
+/* OneSidedUnitCell (compound_onesided.c). */
+aihw_status aihw_onesided_init(aihw_tile *tile);
+void aihw_onesided_set_weights(aihw_tile *tile, const float *w);
+aihw_status aihw_onesided_update(aihw_tile *tile, const float *x, int64_t batch,
+                                 const float *d, float lr);
+
+/* MixedPrecisionCompound (compound_mixed.c). */
+aihw_status aihw_mixed_init(aihw_tile *tile);
+aihw_status aihw_mixed_update(aihw_tile *tile, const float *x, int64_t batch, const float *d,
+                              float lr);
+
+/* DynamicTransferCompound (compound_dynamic.c). */
+aihw_status aihw_dynamic_init(aihw_tile *tile);
+/* Buffer step of column `col` (as aihw_chopped_buffer); returns 1 if the transfer update
+ * is to be applied. */
+int aihw_dynamic_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, float *v);
+void aihw_dynamic_after_transfer(aihw_tile *tile, int64_t col, uint64_t op);
 
 #endif

@@ -14,6 +14,13 @@
  *   compound.chop_in / chop_out U8 [cols] / [out]  chopper flips (1 = sign flipped)
  *   compound.chop_m             F32 [2]          m_x, m_d (auto_scale)
  *   compound.chop_counter       I64 []           transfer_counter
+ *   DynamicTransfer also:
+ *   compound.running_mean / past_mean  F32 [out][cols]  AGAD means of the reads
+ *   compound.chop_switched      U8 [cols]        1 = the column's chopper just flipped
+ *   OneSided / MixedPrecision only:
+ *   compound.extra_counters     I64 [2]          refresh_count, current_row
+ *   MixedPrecision only:
+ *   compound.chi                F32 [out][cols]  the digital accumulator
  */
 #include <math.h>
 #include <stdio.h>
@@ -30,6 +37,9 @@ struct aihw_compound_plan {
   const uint8_t *chop_in, *chop_out;
   const float *chop_m;
   const int64_t *chop_counter;
+  const float *running_mean, *past_mean, *chi;
+  const uint8_t *chop_switched;
+  const int64_t *extra;
   const float *weights[AIHW_COMPOUND_MAX_DEVICES];
   const float *hidden[AIHW_COMPOUND_MAX_DEVICES][MAX_SUB_HIDDEN];
   const float *buffer[AIHW_COMPOUND_MAX_DEVICES];
@@ -98,6 +108,21 @@ aihw_status aihw_compound_state_export(const aihw_tile *t, aihw_st_dict *dict,
     counters[3 + AIHW_COMPOUND_MAX_DEVICES + k] = c->transfers[k];
   }
   AIHW_TRY(put(dict, prefix, "compound.counters", AIHW_ST_I64, cshape, 1, counters));
+  if (c->one_sided || c->mixed) {
+    const size_t two[1] = {2};
+    const int64_t extra[2] = {c->refresh_count, c->current_row};
+    AIHW_TRY(put(dict, prefix, "compound.extra_counters", AIHW_ST_I64, two, 1, extra));
+  }
+  if (c->mixed)
+    AIHW_TRY(put(dict, prefix, "compound.chi", AIHW_ST_F32, wshape, 2, c->chi));
+  if (c->dynamic) {
+    const size_t ishape[1] = {(size_t)t->cols};
+    AIHW_TRY(put(dict, prefix, "compound.running_mean", AIHW_ST_F32, wshape, 2,
+                 c->running_mean));
+    AIHW_TRY(put(dict, prefix, "compound.past_mean", AIHW_ST_F32, wshape, 2, c->past_mean));
+    AIHW_TRY(put(dict, prefix, "compound.chop_switched", AIHW_ST_U8, ishape, 1,
+                 c->chop_switched));
+  }
   if (!c->chopped)
     return AIHW_OK;
   const size_t ishape[1] = {(size_t)t->cols}, oshape[1] = {(size_t)t->out_size}, two[1] = {2};
@@ -254,6 +279,32 @@ aihw_status aihw_compound_state_prepare(const aihw_tile *t, const aihw_st_dict *
     if (s == AIHW_OK && v != NULL && *p->chop_counter < 0)
       s = aihw_error(AIHW_ERR_FORMAT, "tensor '%s': must be >= 0", r.name);
   }
+  if (s == AIHW_OK && (c->one_sided || c->mixed)) {
+    const size_t two[1] = {2};
+    const void *v = NULL;
+    s = fetch(&r, "compound.extra_counters", AIHW_ST_I64, two, 1, &v);
+    p->extra = v;
+    if (s == AIHW_OK && v != NULL &&
+        (p->extra[0] < 0 || p->extra[1] < 0 || p->extra[1] >= t->out_size))
+      s = aihw_error(AIHW_ERR_FORMAT,
+                     "tensor '%s': refresh_count must be >= 0 and current_row in [0, %lld)",
+                     r.name, (long long)t->out_size);
+  }
+  if (s == AIHW_OK && c->mixed)
+    s = fetch_finite(&r, "compound.chi", wshape, &p->chi);
+  if (s == AIHW_OK && c->dynamic) {
+    s = fetch_finite(&r, "compound.running_mean", wshape, &p->running_mean);
+    if (s == AIHW_OK)
+      s = fetch_finite(&r, "compound.past_mean", wshape, &p->past_mean);
+    const size_t ishape[1] = {(size_t)t->cols};
+    const void *v = NULL;
+    if (s == AIHW_OK)
+      s = fetch(&r, "compound.chop_switched", AIHW_ST_U8, ishape, 1, &v);
+    p->chop_switched = s == AIHW_OK ? v : NULL;
+    for (size_t e = 0; s == AIHW_OK && v != NULL && e < ishape[0]; ++e)
+      if (p->chop_switched[e] > 1)
+        s = aihw_error(AIHW_ERR_FORMAT, "tensor '%s': must be 0 or 1", r.name);
+  }
   if (s != AIHW_OK) {
     aihw_free(p);
     return s;
@@ -296,6 +347,18 @@ void aihw_compound_state_commit(aihw_tile *t, struct aihw_compound_plan *p) {
   }
   if (p->chop_counter != NULL)
     c->transfer_counter = *p->chop_counter;
+  if (p->extra != NULL) {
+    c->refresh_count = p->extra[0];
+    c->current_row = p->extra[1];
+  }
+  if (p->chi != NULL)
+    memcpy(c->chi, p->chi, bytes);
+  if (p->running_mean != NULL)
+    memcpy(c->running_mean, p->running_mean, bytes);
+  if (p->past_mean != NULL)
+    memcpy(c->past_mean, p->past_mean, bytes);
+  if (p->chop_switched != NULL)
+    memcpy(c->chop_switched, p->chop_switched, (size_t)t->cols);
   aihw_compound_reduce(t);
 }
 

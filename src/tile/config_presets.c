@@ -3,9 +3,8 @@
  * SingleRPUConfig(device=<any device name>).
  *
  * Every preset is built from the other parameter areas' own presets (IO, update, device),
- * so a value lives in exactly one place. aihwkit's PCMPreset is left out: its device is a
- * PCMPresetUnitCell (two one-sided PCM devices with refresh, §8.1), and aihw has no unit
- * cells yet; the bare "PCMPresetDevice" is still available as a device name.
+ * so a value lives in exactly one place. aihwkit's PCMPreset (a PCMPresetUnitCell, §8.1)
+ * is a compound preset (compound_presets.c).
  */
 #include <string.h>
 

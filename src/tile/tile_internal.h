@@ -46,6 +46,10 @@ struct aihw_tile {
    * draw distinct noise; granularity update management assumes (0: the device's). */
   uint32_t rng_noise_round;
   float update_granularity;
+  /* OneSidedUnitCell views (compound_onesided.c): 0 = every coincidence; +1 = only the
+   * up-step ones (count < 0); -1 = only the down-step ones (count > 0), applied as up
+   * steps. */
+  int update_sign_filter;
   struct aihw_cuda_tile *cuda; /* device copy on a GPU (src/backend/tile_cuda.c), or NULL */
 };
 
@@ -72,6 +76,7 @@ typedef struct aihw_device_view {
   uint32_t noise_round; /* added to the step/write-noise rounds */
   float granularity;    /* update management's g (> 0) */
   int transfer;
+  int sign_filter;      /* aihw_tile.update_sign_filter of the view (0: none) */
 } aihw_device_view;
 
 aihw_status aihw_tile_update_view(aihw_tile *tile, const aihw_device_view *view,

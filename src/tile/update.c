@@ -186,7 +186,13 @@ typedef struct update_plan {
   float *d_count;      /* dense: [batch][rows] */
   aihw_pulse_type type;
   uint32_t swar[4];    /* popcount masks 0x55.., 0x33.., 0x0f.., 0x01010101 */
+  int sign_filter;     /* OneSided views: aihw_tile.update_sign_filter */
 } update_plan;
+
+/* OneSided sign filter (aihw_tile.update_sign_filter) of one signed count. */
+static inline int filter_count(int filter, int c) {
+  return filter > 0 ? (c < 0 ? c : 0) : (c > 0 ? -c : 0);
+}
 
 /* Pulse trains of one vector v (length n) with probability scale `scale`: bits[n][words],
  * sign[n]. Uniforms: stream (op, purpose, round 0), row = time slot, element = index. */
@@ -310,6 +316,9 @@ static void row_counts(const update_plan *pl, int64_t b, int64_t i, const unsign
   if (active != NULL)
     for (int64_t j = 0; j < cols; ++j)
       count[j] = active[j] ? count[j] : 0;
+  if (pl->sign_filter != 0)
+    for (int64_t j = 0; j < cols; ++j)
+      count[j] = filter_count(pl->sign_filter, count[j]);
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -417,7 +426,7 @@ static void apply_counts_dispatch(row_context *rc, int64_t i, const int32_t *lis
 }
 
 /* Signed count of (b, i, j), for a sparse column list. */
-static inline int count_at(const update_plan *pl, int64_t b, int64_t i, int64_t j) {
+static inline int count_at_raw(const update_plan *pl, int64_t b, int64_t i, int64_t j) {
   if (!pl->dense) {
     const int words = pl->words;
     const uint32_t *db = pl->d_bits + (b * pl->rows + i) * words;
@@ -431,6 +440,11 @@ static inline int count_at(const update_plan *pl, int64_t b, int64_t i, int64_t 
   const float bl = (float)pl->samples[b].bl;
   return pl->type == AIHW_PULSE_MEAN_COUNT ? (int)rintf((dc / bl) * xc)
                                            : (int)rintf(bl * dc * xc);
+}
+
+static inline int count_at(const update_plan *pl, int64_t b, int64_t i, int64_t j) {
+  const int c = count_at_raw(pl, b, i, j);
+  return pl->sign_filter != 0 ? filter_count(pl->sign_filter, c) : c;
 }
 
 /* Applies the samples of row i in order, single steps, for the columns j with
@@ -664,6 +678,7 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   pl.words = words;
   pl.dense = dense;
   pl.type = up->pulse_type;
+  pl.sign_filter = tile->update_sign_filter;
   {
     static volatile uint32_t swar_masks[4] = {0x55555555u, 0x33333333u, 0x0f0f0f0fu,
                                               0x01010101u};
@@ -819,6 +834,7 @@ aihw_status aihw_tile_update_view(aihw_tile *tile, const aihw_device_view *v, co
   view.rng_noise_round = v->noise_round;
   view.update_granularity = v->granularity;
   view.compound = NULL;
+  view.update_sign_filter = v->sign_filter;
   if (v->transfer) {
     view.out_scales = NULL;
     view.backward_alpha = 1.0f;

@@ -44,19 +44,19 @@ static aihw_tile_config compound_config(aihw_compound_type type, int n) {
   return c;
 }
 
-static aihw_tile *make(const aihw_tile_config *c, int64_t rows, int64_t cols) {
+static inline aihw_tile *make(const aihw_tile_config *c, int64_t rows, int64_t cols) {
   aihw_tile *t = NULL;
   CHECK_OK(aihw_tile_create(c, rows, cols, &t));
   return t;
 }
 
-static void sub_weights(const aihw_tile *t, int k, float *w) {
+static inline void sub_weights(const aihw_tile *t, int k, float *w) {
   CHECK_OK(aihw_tile_compound_get_weights(t, k, w, aihw_tile_out_size(t),
                                           aihw_tile_weight_cols(t)));
 }
 
 /* One-hot samples x_b = e_{col[b]} with gradients d_b. */
-static void update_onehot(aihw_tile *t, const int *col, const float *d, int batch, float lr) {
+static inline void update_onehot(aihw_tile *t, const int *col, const float *d, int batch, float lr) {
   const int64_t in = aihw_tile_in_size(t), out = aihw_tile_out_size(t);
   float *x = calloc((size_t)(batch * in), sizeof(float));
   for (int b = 0; b < batch; ++b)
