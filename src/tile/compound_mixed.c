@@ -96,7 +96,8 @@ static aihw_status transfer(aihw_tile *tile, float *scratch) {
     aihw_update_params up = tile->config.update;
     up.update_management = 1;
     up.update_bl_management = 1;
-    const aihw_device_view view = {c->dev[0], c->w[0], &up, cols, op, 0u, g, 1, 0};
+    const aihw_device_view view = {c->dev[0], c->w[0], &up, cols, op, 0u,
+                                   c->dev[0]->granularity, 1, 0};
     AIHW_TRY(aihw_tile_update_view(tile, &view, xs, n_rows, ds, g * p->transfer_lr));
   }
   c->current_row = (start + n_rows) % rows;
