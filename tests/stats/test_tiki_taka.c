@@ -16,13 +16,19 @@
  * training (10 evaluations) to smooth the SGD noise.
  *
  * TTv2 and c-TTv2 (ChoppedTransferCompound with in_chop_prob 0 / 0.1, auto_scale, fast_lr
- * 0.1 / 0.5, auto_granularity 100, one column after every vector) run on the same task.
+ * 0.1 / 0.5, auto_granularity 100, one column after every vector) run on the same task, and
+ * so do AGAD (DynamicTransferCompound with the c-TTv2 values: auto_scale, fast_lr 0.5,
+ * auto_granularity 100, in_chop_prob 0.1 (regular choppers, period 10), tail_weightening
+ * 5) and MixedPrecisionCompound (defaults: chi transferred after every vector, all rows)
+ * over the same learning-rate grid as SGD.
  *
  * Observed (these seeds): initial loss 0.292; SGD at lr 0.02 / 0.05 / 0.1 / 0.2 ends at
  * 0.0359 / 0.0353 / 0.0431 / 0.0569 (best 0.035); Tiki-Taka at lr 0.1 ends at 0.0062,
  * 5.7x below SGD's best learning rate; TTv2 at 0.0027 (ratio 0.077), c-TTv2 at 0.0066
- * (0.187). Bounds: Tiki-Taka and TTv2 < 0.35 x, c-TTv2 < 0.4 x the best SGD loss (about
- * 2x margin on the observed ratios), and both must learn (SGD < 0.5 x, Tiki-Taka
+ * (0.187), AGAD at 0.0024 (0.069); MixedPrecision at lr 0.02 / 0.05 / 0.1 / 0.2 ends at
+ * 0.0079 / 0.0167 / 0.0288 / 0.0465 (best 0.222 x SGD's best). Bounds: Tiki-Taka and
+ * TTv2 < 0.35 x, c-TTv2 < 0.4 x, AGAD < 0.2 x, MixedPrecision < 0.45 x the best SGD loss
+ * (about 2x margin on the observed ratios, 3x for AGAD), and both must learn (SGD < 0.5 x, Tiki-Taka
  * < 0.1 x the initial loss), so a transfer that never happens (Tiki-Taka would stay at
  * the initial loss: C never moves) or an SGD that cannot learn fails. Deterministic
  * (counter-based streams), so the result cannot change by luck. The tiles are tiny: one
@@ -86,6 +92,18 @@ static aihw_tile *make_tile(int tiki_taka) {
       c.compound.transfer_forward.noise_management = AIHW_NM_NONE;
       c.compound.transfer_forward.bound_management = AIHW_BM_NONE;
     }
+    if (tiki_taka == 4) { /* AGAD: DynamicTransferCompound as the AGAD presets */
+      c.compound = aihw_compound_params_default(AIHW_COMPOUND_DYNAMIC_TRANSFER, &d, 2);
+      c.compound.auto_scale = 1;
+      c.compound.fast_lr = 0.5f;
+      c.compound.auto_granularity = 100.0f;
+      c.compound.in_chop_prob = 0.1f;
+      c.compound.tail_weightening = 5.0f;
+      c.compound.transfer_forward.noise_management = AIHW_NM_NONE;
+      c.compound.transfer_forward.bound_management = AIHW_BM_NONE;
+    }
+    if (tiki_taka == 5) /* MixedPrecisionCompound defaults (DigitalRankUpdateRPUConfig) */
+      c.compound = aihw_compound_params_default(AIHW_COMPOUND_MIXED_PRECISION, &d, 1);
   }
   aihw_tile *t = NULL;
   CHECK_OK(aihw_tile_create(&c, OUT, IN, &t));
@@ -171,6 +189,15 @@ static void test_tiki_taka_beats_sgd(void) {
   const double tt = train(1, 4000, 1, 0.1f, 0.3f);
   const double tt2 = train(2, 4000, 1, 0.1f, 0.3f);
   const double ctt2 = train(3, 4000, 1, 0.1f, 0.3f);
+  const double agad = train(4, 4000, 1, 0.1f, 0.3f);
+  double best_mp = INFINITY; /* the same learning-rate grid as SGD */
+  for (int k = 0; k < 4; ++k) {
+    const double mp = train(5, 4000, 1, lrs[k], 0.3f);
+    printf("  MixedPrecision lr %.2f: loss %.5f\n", (double)lrs[k], mp);
+    best_mp = mp < best_mp ? mp : best_mp;
+  }
+  printf("  AGAD %.5f (%.3f), best MixedPrecision %.5f (%.3f)\n", agad, agad / best_sgd,
+         best_mp, best_mp / best_sgd);
   printf("  initial %.5f, best SGD %.5f, Tiki-Taka %.5f (ratio %.3f), TTv2 %.5f (%.3f), "
          "c-TTv2 %.5f (%.3f)\n",
          initial, best_sgd, tt, tt / best_sgd, tt2, tt2 / best_sgd, ctt2, ctt2 / best_sgd);
@@ -179,6 +206,8 @@ static void test_tiki_taka_beats_sgd(void) {
   CHECK(tt < 0.35 * best_sgd);
   CHECK(tt2 < 0.35 * best_sgd);
   CHECK(ctt2 < 0.4 * best_sgd);
+  CHECK(agad < 0.2 * best_sgd);
+  CHECK(best_mp < 0.45 * best_sgd);
 }
 
 TEST_MAIN(TEST(test_tiki_taka_beats_sgd))
