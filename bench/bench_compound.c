@@ -10,6 +10,11 @@
  * overhead = t_compound / t_single - 1: the fast update is the same pulsed update as the
  * single device's, so the overhead is the transfer (read, buffer, one-column update)
  * plus the visible-weight reduction.
+ * Also timed: AGAD (DynamicTransferCompound with the c-TTv2 case's schedule: one column
+ * per vector, fast_lr = lr absolute, auto_granularity 500, in_chop_prob 0.1),
+ * MixedPrecisionCompound at its defaults (chi += lr d x^T per vector, all rows
+ * transferred per mini-batch with UM/UBLM on) and OneSidedUnitCell (two devices, no
+ * refresh: the same trains applied to g+ and g-).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,14 +49,17 @@ void bench_compound_usage(FILE *out) {
           "                {\"op\": \"compound\", \"size\": N, \"batch\": B, \"t_single_ms\": S,\n"
           "                 \"t_ttv1_ms\": T1, \"t_ttv2_ms\": T2, \"overhead_ttv1\": O1,\n"
           "                 \"overhead_ttv2\": O2, \"t_chopped_ttv2_ms\": T3,\n"
-          "                 \"overhead_chopped_ttv2\": O3}\n"
+          "                 \"overhead_chopped_ttv2\": O3, \"t_agad_ms\": T4,\n"
+          "                 \"overhead_agad\": O4, \"t_mixed_ms\": T5,\n"
+          "                 \"overhead_mixed\": O5, \"t_onesided_ms\": T6,\n"
+          "                 \"overhead_onesided\": O6}\n"
           "  --quick       only 512 x 512 at batch 64\n"
           "  --repeats N   timed rounds per case (default: enough for 0.2 s, at least 5)\n"
           "  --threads N   OpenMP and OpenBLAS threads (default: all cores)\n"
           "  --seed N      seed of the data, the devices and the pulse trains (default 1)\n");
 }
 
-enum { SINGLE = 0, TTV1 = 1, TTV2 = 2, CTTV2 = 3, KINDS = 4 };
+enum { SINGLE = 0, TTV1 = 1, TTV2 = 2, CTTV2 = 3, AGAD = 4, MIXED = 5, ONESIDED = 6, KINDS = 7 };
 
 typedef struct compound_case {
   int64_t n, batch;
@@ -70,6 +78,9 @@ static int time_single(void *ctx) { return time_update(ctx, SINGLE); }
 static int time_ttv1(void *ctx) { return time_update(ctx, TTV1); }
 static int time_ttv2(void *ctx) { return time_update(ctx, TTV2); }
 static int time_cttv2(void *ctx) { return time_update(ctx, CTTV2); }
+static int time_agad(void *ctx) { return time_update(ctx, AGAD); }
+static int time_mixed(void *ctx) { return time_update(ctx, MIXED); }
+static int time_onesided(void *ctx) { return time_update(ctx, ONESIDED); }
 
 static int reset_weights(void *ctx) {
   compound_case *c = ctx;
@@ -102,15 +113,20 @@ static int run_case(const bench_options *opts, int64_t n, int64_t batch) {
     if (k == TTV1 || k == TTV2)
       config.compound = aihw_compound_params_default(
           k == TTV1 ? AIHW_COMPOUND_TRANSFER : AIHW_COMPOUND_BUFFERED_TRANSFER, &device, 2);
-    if (k == CTTV2) { /* TTv2 presets' schedule: one column per vector */
-      config.compound =
-          aihw_compound_params_default(AIHW_COMPOUND_CHOPPED_TRANSFER, &device, 2);
-      config.compound.in_chop_prob = 0.0f;
+    if (k == CTTV2 || k == AGAD) { /* TTv2 presets' schedule: one column per vector */
+      config.compound = aihw_compound_params_default(
+          k == AGAD ? AIHW_COMPOUND_DYNAMIC_TRANSFER : AIHW_COMPOUND_CHOPPED_TRANSFER,
+          &device, 2);
+      config.compound.in_chop_prob = k == AGAD ? 0.1f : 0.0f;
       config.compound.fast_lr = COMPOUND_LR; /* absolute: the same pulses as the others */
       config.compound.auto_granularity = 500.0f;
       config.compound.transfer_forward.noise_management = AIHW_NM_NONE;
       config.compound.transfer_forward.bound_management = AIHW_BM_NONE;
     }
+    if (k == MIXED)
+      config.compound = aihw_compound_params_default(AIHW_COMPOUND_MIXED_PRECISION, &device, 1);
+    if (k == ONESIDED)
+      config.compound = aihw_compound_params_default(AIHW_COMPOUND_ONE_SIDED, &device, 2);
     aihw_status s = aihw_tile_create(&config, n, n, &c.tile[k]);
     if (s != AIHW_OK) {
       rc = cli_report_failure("bench compound", "aihw_tile_create", s);
@@ -121,20 +137,19 @@ static int run_case(const bench_options *opts, int64_t n, int64_t batch) {
     rc = cli_report_failure("bench compound", c.failed, c.status);
     goto done;
   }
-  const bench_call calls[5] = {{time_single, &c},
-                               {time_ttv1, &c},
-                               {time_ttv2, &c},
-                               {time_cttv2, &c},
-                               {reset_weights, &c}};
-  double median_s[5];
+  const bench_call calls[KINDS + 1] = {{time_single, &c}, {time_ttv1, &c},  {time_ttv2, &c},
+                                       {time_cttv2, &c},  {time_agad, &c},  {time_mixed, &c},
+                                       {time_onesided, &c}, {reset_weights, &c}};
+  double median_s[KINDS + 1];
   long rounds = 0;
-  if (bench_time_interleaved(opts, calls, 5, median_s, &rounds) != 0) {
+  if (bench_time_interleaved(opts, calls, KINDS + 1, median_s, &rounds) != 0) {
     rc = c.status != AIHW_OK ? cli_report_failure("bench compound", c.failed, c.status)
                              : CLI_EXIT_FAILURE;
     goto done;
   }
   const double ts = 1e3 * median_s[0], t1 = 1e3 * median_s[1], t2 = 1e3 * median_s[2];
-  const double t3 = 1e3 * median_s[3];
+  const double t3 = 1e3 * median_s[3], t4 = 1e3 * median_s[4], t5 = 1e3 * median_s[5];
+  const double t6 = 1e3 * median_s[6];
   if (opts->json) {
     bench_json j;
     bench_json_begin(&j, stdout);
@@ -148,11 +163,19 @@ static int run_case(const bench_options *opts, int64_t n, int64_t batch) {
     bench_json_number(&j, "overhead_ttv2", t2 / ts - 1.0, 4);
     bench_json_number(&j, "t_chopped_ttv2_ms", t3, 6);
     bench_json_number(&j, "overhead_chopped_ttv2", t3 / ts - 1.0, 4);
+    bench_json_number(&j, "t_agad_ms", t4, 6);
+    bench_json_number(&j, "overhead_agad", t4 / ts - 1.0, 4);
+    bench_json_number(&j, "t_mixed_ms", t5, 6);
+    bench_json_number(&j, "overhead_mixed", t5 / ts - 1.0, 4);
+    bench_json_number(&j, "t_onesided_ms", t6, 6);
+    bench_json_number(&j, "overhead_onesided", t6 / ts - 1.0, 4);
     bench_json_end(&j);
   } else {
-    printf("%6lld %6lld %12.4f %10.4f %10.4f %10.4f %9.1f%% %9.1f%% %9.1f%% %8ld\n",
-           (long long)n, (long long)batch, ts, t1, t2, t3, 100.0 * (t1 / ts - 1.0),
-           100.0 * (t2 / ts - 1.0), 100.0 * (t3 / ts - 1.0), rounds);
+    printf("%6lld %6lld %12.4f %10.4f %10.4f %10.4f %10.4f %10.4f %10.4f %9.1f%% %9.1f%% "
+           "%9.1f%% %9.1f%% %9.1f%% %9.1f%% %8ld\n",
+           (long long)n, (long long)batch, ts, t1, t2, t3, t4, t5, t6,
+           100.0 * (t1 / ts - 1.0), 100.0 * (t2 / ts - 1.0), 100.0 * (t3 / ts - 1.0),
+           100.0 * (t4 / ts - 1.0), 100.0 * (t5 / ts - 1.0), 100.0 * (t6 / ts - 1.0), rounds);
     fflush(stdout);
   }
   rc = CLI_EXIT_OK;
@@ -177,17 +200,19 @@ int bench_compound_run(int argc, char **argv) {
   const size_t n_sizes = opts.quick ? 1 : sizeof full_sizes / sizeof full_sizes[0];
   const size_t n_batches = opts.quick ? 1 : sizeof full_batches / sizeof full_batches[0];
   if (!opts.json) {
-    printf("aihw bench compound: Tiki-Taka tile update (TTv1, TTv2; SoftBoundsDevice) vs the "
-           "single-device update of the same shape\n");
+    printf("aihw bench compound: compound tile updates (TTv1, TTv2, c-TTv2, AGAD, "
+           "MixedPrecision, OneSided; SoftBoundsDevice) vs the single-device update of the "
+           "same shape\n");
     bench_print_environment(stdout);
     printf("# BL 31, UM on, lr %g, x, d ~ U(-1, 1), every round from W0 ~ U(-%g, %g), seed "
            "%u;\n# one column transferred per mini-batch; times are medians over "
            "interleaved rounds\n",
            (double)COMPOUND_LR, (double)COMPOUND_W0_MAX, (double)COMPOUND_W0_MAX,
            (unsigned)opts.seed);
-    printf("%6s %6s %12s %10s %10s %10s %10s %10s %10s %8s\n", "size", "batch",
-           "t_single_ms", "t_ttv1_ms", "t_ttv2_ms", "t_cttv2_ms", "ovh_ttv1", "ovh_ttv2",
-           "ovh_cttv2", "rounds");
+    printf("%6s %6s %12s %10s %10s %10s %10s %10s %10s %10s %10s %10s %10s %10s %10s %8s\n",
+           "size", "batch", "t_single_ms", "t_ttv1_ms", "t_ttv2_ms", "t_cttv2_ms", "t_agad_ms",
+           "t_mixed_ms", "t_onesd_ms", "ovh_ttv1", "ovh_ttv2", "ovh_cttv2", "ovh_agad",
+           "ovh_mixed", "ovh_onesd", "rounds");
   }
   for (size_t a = 0; a < n_sizes; ++a)
     for (size_t b = 0; b < n_batches; ++b) {
