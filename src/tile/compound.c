@@ -57,6 +57,9 @@ void aihw_compound_destroy(aihw_compound *c) {
     aihw_device_state_destroy(c->dev[k]);
     aihw_free(c->w[k]);
     aihw_free(c->buffer[k]);
+    aihw_free(c->drift_w0[k]);
+    aihw_free(c->drift_prev[k]);
+    aihw_free(c->drift_t[k]);
   }
   aihw_periphery_free(&c->read);
   aihw_periphery_free(&c->refresh);
@@ -67,13 +70,6 @@ void aihw_compound_destroy(aihw_compound *c) {
   aihw_free(c->chop_switched);
   aihw_free(c->chi);
   aihw_free(c);
-}
-
-aihw_status aihw_compound_refuse(const aihw_tile *tile, const char *fn) {
-  if (tile == NULL || tile->compound == NULL)
-    return AIHW_OK;
-  return aihw_error(AIHW_ERR_UNSUPPORTED, "%s: not implemented yet for tiles with a %s device",
-                    fn, aihw_compound_type_name(tile->compound->params.type));
 }
 
 /* Effective gammas (§5.10): Vector 1/n (default), Reference [1, -1], Transfer
@@ -101,6 +97,11 @@ static void init_gammas(aihw_compound *c) {
  * last 0 with no_self_transfer; transfer_lr_vec: all transfer_lr. */
 static void init_schedule(aihw_compound *c, int64_t rows, int64_t cols) {
   const aihw_compound_params *p = &c->params;
+  if (!p->transfer_columns) { /* row transfers: in_size and out_size swap roles */
+    const int64_t t = rows;
+    rows = cols;
+    cols = t;
+  }
   c->n_reads = p->n_reads_per_transfer < cols ? p->n_reads_per_transfer : cols;
   for (int k = 0; k < c->n; ++k) {
     if (p->n_transfer_every > 0)
@@ -150,7 +151,8 @@ aihw_status aihw_compound_create(aihw_tile *tile) {
     io.bound_management = AIHW_BM_NONE; /* aihwkit forces both off for transfer reads */
     io.noise_management = AIHW_NM_NONE;
     if (s == AIHW_OK)
-      s = aihw_periphery_init(&c->read, &io, 0, rows, cols, tile->config.seed,
+      s = aihw_periphery_init(&c->read, &io, !p->transfer_columns, rows, cols,
+                              tile->config.seed,
                               tile->config.tile_id, SYSTEMATIC_TRANSFER,
                               "compound.transfer_forward");
     c->dynamic = p->type == AIHW_COMPOUND_DYNAMIC_TRANSFER;
@@ -382,30 +384,35 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
   if (c->transfer_ops + (uint64_t)n_reads >= AIHW_COMPOUND_TRANSFER_OPS)
     return aihw_error(AIHW_ERR_STATE, "compound transfer: the transfer stream is exhausted");
   const uint64_t op = AIHW_COMPOUND_TRANSFER_OPS + c->transfer_ops;
-  /* scratch: the column indices first (8-byte aligned: the allocation is 64-byte
-   * aligned), then one-hot x [n][cols], reads [n][rows], d [n][rows], |W| [rows][cols] */
-  const size_t floats = (size_t)(n_reads * cols + 2 * n_reads * rows + rows * cols);
+  /* Row transfers (transfer_columns = 0) read rows e_i^T W through the transposed
+   * periphery and write them with x = the row, d = e_i: the slices are the rows, the read
+   * vectors have cols entries; below, "cols" counts slices and "rows" read entries. */
+  const int by_cols = p->transfer_columns;
+  const int64_t n_slices = by_cols ? cols : rows, n_out = by_cols ? rows : cols;
+  /* scratch: the slice indices first (8-byte aligned: the allocation is 64-byte
+   * aligned), then one-hot x [n][slices], reads [n][n_out], d [n][n_out], |W| */
+  const size_t floats = (size_t)(n_reads * n_slices + 2 * n_reads * n_out + rows * cols);
   char *mem = aihw_alloc_array(floats * sizeof(float) + (size_t)n_reads * sizeof(int64_t),
                                1, "transfer scratch");
   if (mem == NULL)
     return aihw_last_status();
   int64_t *columns = (int64_t *)(void *)mem;
-  float *x = (float *)(void *)(columns + n_reads), *a = x + n_reads * cols;
-  float *v = a + n_reads * rows;
-  float *w_abs = v + n_reads * rows;
+  float *x = (float *)(void *)(columns + n_reads), *a = x + n_reads * n_slices;
+  float *v = a + n_reads * n_out;
+  float *w_abs = v + n_reads * n_out;
   int64_t i0 = c->current_slice[from];
   if (p->random_selection) {
     float u;
     aihw_rng_stream st = aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op,
                                               AIHW_RNG_POST_UPDATE, ROUND_SELECT);
     aihw_rng_fill_uniform(&st, 0, 0, &u, 1);
-    i0 = (int64_t)floorf(u * (float)cols);
-    i0 = i0 >= cols ? cols - 1 : i0;
+    i0 = (int64_t)floorf(u * (float)n_slices);
+    i0 = i0 >= n_slices ? n_slices - 1 : i0;
   }
-  memset(x, 0, (size_t)(n_reads * cols) * sizeof(float));
+  memset(x, 0, (size_t)(n_reads * n_slices) * sizeof(float));
   for (int64_t r = 0; r < n_reads; ++r) {
-    columns[r] = (i0 + r) % cols;
-    x[r * cols + columns[r]] = 1.0f;
+    columns[r] = (i0 + r) % n_slices;
+    x[r * n_slices + columns[r]] = 1.0f;
   }
   /* read a = W_from e_i through the transfer periphery */
   const aihw_io_params *io = &c->read.io;
@@ -416,13 +423,13 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
     for (int64_t e = 0; e < rows * cols; ++e)
       w_abs[e] = fabsf(c->w[from][e]);
   aihw_mv_call call = {.w = c->w[from], .w_abs = need_abs ? w_abs : NULL, .rows = rows,
-                       .cols = cols, .x = x, .x_cols = cols, .y = a, .y_cols = rows,
+                       .cols = cols, .x = x, .x_cols = n_slices, .y = a, .y_cols = n_out,
                        .batch = n_reads, .alpha = 1.0f, .seed = tile->config.seed,
                        .tile_id = tile->config.tile_id, .op_counter = op, .rounds = NULL};
   aihw_status s;
   if (c->read.perfect) {
     call.alpha = io->out_scale;
-    s = aihw_exact_mv(&call, 0, &tile->aux);
+    s = aihw_exact_mv(&call, !by_cols, &tile->aux);
   } else {
     s = aihw_periphery_mv(&c->read, &call, &tile->aux);
   }
@@ -436,7 +443,7 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
     any = aihw_chopped_buffer(tile, a, columns[0], lr, v);
     update_lr = p->step * c->dev[to]->granularity;
   } else if (s == AIHW_OK && p->type == AIHW_COMPOUND_TRANSFER) {
-    for (int64_t e = 0; e < n_reads * rows; ++e)
+    for (int64_t e = 0; e < n_reads * n_out; ++e)
       v[e] = -a[e]; /* read with alpha = -1: the update W_to -= lr v x^T adds lr a x^T */
   } else if (s == AIHW_OK) { /* BufferedTransfer: accumulate, pass on whole steps */
     if (c->gamma[from] > 0.0f && c->gamma[to] > 0.0f)
@@ -447,28 +454,29 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
     any = 0;
     for (int64_t r = 0; r < n_reads; ++r) {
       const int64_t j = columns[r];
-      for (int64_t o = 0; o < rows; ++o) {
-        const float hv = h[o * cols + j] + a[r * rows + o] * fabsf(lr_t);
+      for (int64_t o = 0; o < n_out; ++o) {
+        const int64_t e = by_cols ? o * cols + j : j * cols + o;
+        const float hv = h[e] + a[r * n_out + o] * fabsf(lr_t);
         float n = truncf(hv / bg);
         n = n > blt ? blt : (n < -blt ? -blt : n);
         if (n != 0.0f) {
-          h[o * cols + j] = p->forget_buffer ? hv * p->momentum
-                                             : hv - (1.0f - p->momentum) * n * bg;
+          h[e] = p->forget_buffer ? hv * p->momentum : hv - (1.0f - p->momentum) * n * bg;
           any = 1;
         } else {
-          h[o * cols + j] = hv;
+          h[e] = hv;
         }
-        v[r * rows + o] = -n;
+        v[r * n_out + o] = -n;
       }
     }
     update_lr = p->step * g_to;
   }
-  if (s == AIHW_OK && p->with_reset_prob > 0.0f)
+  if (s == AIHW_OK && p->with_reset_prob > 0.0f && by_cols) /* aihwkit: columns only */
     s = reset_read_columns(tile, from, op, columns, n_reads);
   if (s == AIHW_OK && any && update_lr > 0.0f) {
     const aihw_device_view view = {c->dev[to], c->w[to],     &p->transfer_update, cols, op,
                                    0,          c->dev[to]->granularity, 1, 0};
-    s = aihw_tile_update_view(tile, &view, x, n_reads, v, update_lr);
+    s = by_cols ? aihw_tile_update_view(tile, &view, x, n_reads, v, update_lr)
+                : aihw_tile_update_view(tile, &view, v, n_reads, x, update_lr);
   }
   const int64_t first_column = columns[0]; /* columns lives in mem */
   aihw_free(mem);
@@ -478,7 +486,7 @@ static aihw_status transfer(aihw_tile *tile, int to, int from, float lr) {
     aihw_dynamic_after_transfer(tile, first_column, op);
   else if (c->chopped)
     aihw_chopped_after_transfer(tile, first_column, op);
-  c->current_slice[from] = (i0 + n_reads) % cols;
+  c->current_slice[from] = (i0 + n_reads) % n_slices;
   c->transfers[from] += 1;
   c->transfer_ops += (uint64_t)n_reads;
   return AIHW_OK;

@@ -49,6 +49,10 @@ typedef struct aihw_compound {
   float *chi;                /* digital rank-update accumulator [rows][cols] */
   int64_t current_row;
   float mp_granularity;      /* transfer granularity */
+  /* Drift during training of each sub-device (compound_ops.c; NULL until the first) */
+  float *drift_w0[AIHW_COMPOUND_MAX_DEVICES], *drift_prev[AIHW_COMPOUND_MAX_DEVICES];
+  double *drift_t[AIHW_COMPOUND_MAX_DEVICES];
+  double drift_now[AIHW_COMPOUND_MAX_DEVICES];
 } aihw_compound;
 
 /* Visible weights from the sub-devices: W = sum_k gamma_k W_k (k ascending), or the last

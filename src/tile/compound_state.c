@@ -21,6 +21,9 @@
  *   compound.extra_counters     I64 [2]          refresh_count, current_row
  *   MixedPrecision only:
  *   compound.chi                F32 [out][cols]  the digital accumulator
+ *   Sub-devices whose drift during training has started (compound_ops.c):
+ *   compound.<k>.drift_w0 / drift_prev F32 [out][cols], compound.<k>.drift_t F64
+ *   [out][cols], compound.<k>.drift_now F64 [] (absent: not started; import clears)
  */
 #include <math.h>
 #include <stdio.h>
@@ -40,6 +43,10 @@ struct aihw_compound_plan {
   const float *running_mean, *past_mean, *chi;
   const uint8_t *chop_switched;
   const int64_t *extra;
+  /* drift state per sub-device: new copies (owned until commit) */
+  float *drift_w0[AIHW_COMPOUND_MAX_DEVICES], *drift_prev[AIHW_COMPOUND_MAX_DEVICES];
+  double *drift_t[AIHW_COMPOUND_MAX_DEVICES];
+  double drift_now[AIHW_COMPOUND_MAX_DEVICES];
   const float *weights[AIHW_COMPOUND_MAX_DEVICES];
   const float *hidden[AIHW_COMPOUND_MAX_DEVICES][MAX_SUB_HIDDEN];
   const float *buffer[AIHW_COMPOUND_MAX_DEVICES];
@@ -99,6 +106,16 @@ aihw_status aihw_compound_state_export(const aihw_tile *t, aihw_st_dict *dict,
     if (c->buffer[k] != NULL) {
       snprintf(key, sizeof key, "compound.%d.buffer", k);
       AIHW_TRY(put(dict, prefix, key, AIHW_ST_F32, wshape, 2, c->buffer[k]));
+    }
+    if (c->drift_w0[k] != NULL) {
+      snprintf(key, sizeof key, "compound.%d.drift_w0", k);
+      AIHW_TRY(put(dict, prefix, key, AIHW_ST_F32, wshape, 2, c->drift_w0[k]));
+      snprintf(key, sizeof key, "compound.%d.drift_prev", k);
+      AIHW_TRY(put(dict, prefix, key, AIHW_ST_F32, wshape, 2, c->drift_prev[k]));
+      snprintf(key, sizeof key, "compound.%d.drift_t", k);
+      AIHW_TRY(put(dict, prefix, key, AIHW_ST_F64, wshape, 2, c->drift_t[k]));
+      snprintf(key, sizeof key, "compound.%d.drift_now", k);
+      AIHW_TRY(put(dict, prefix, key, AIHW_ST_F64, NULL, 0, &c->drift_now[k]));
     }
   }
   int64_t counters[N_COUNTERS] = {c->update_count, c->current_device,
@@ -200,6 +217,44 @@ static aihw_status check_counters(const aihw_compound *c, int64_t cols, const in
   return AIHW_OK;
 }
 
+/* Drift state of sub-device k (present: all four tensors required) into new arrays. */
+static aihw_status prepare_drift(reader *r, int k, const size_t *wshape,
+                                 struct aihw_compound_plan *p) {
+  const size_t n = wshape[0] * wshape[1];
+  char key[128];
+  const float *w0 = NULL, *prev = NULL;
+  const void *t = NULL, *now = NULL;
+  snprintf(key, sizeof key, "compound.%d.drift_w0", k);
+  AIHW_TRY(fetch_finite(r, key, wshape, &w0));
+  snprintf(key, sizeof key, "compound.%d.drift_prev", k);
+  AIHW_TRY(fetch_finite(r, key, wshape, &prev));
+  snprintf(key, sizeof key, "compound.%d.drift_t", k);
+  AIHW_TRY(fetch(r, key, AIHW_ST_F64, wshape, 2, &t));
+  snprintf(key, sizeof key, "compound.%d.drift_now", k);
+  AIHW_TRY(fetch(r, key, AIHW_ST_F64, NULL, 0, &now));
+  if (w0 == NULL || prev == NULL || t == NULL || now == NULL)
+    return aihw_error(AIHW_ERR_FORMAT,
+                      "compound.%d.drift_*: drift_w0, drift_prev, drift_t and drift_now come "
+                      "together",
+                      k);
+  for (size_t e = 0; e < n; ++e)
+    if (!isfinite(((const double *)t)[e]))
+      return aihw_error(AIHW_ERR_NOT_FINITE, "compound.%d.drift_t: element %zu not finite",
+                        k, e);
+  if (!isfinite(*(const double *)now))
+    return aihw_error(AIHW_ERR_NOT_FINITE, "compound.%d.drift_now is not finite", k);
+  p->drift_w0[k] = aihw_alloc_array(n, sizeof(float), "drift start weights");
+  p->drift_prev[k] = aihw_alloc_array(n, sizeof(float), "drift previous weights");
+  p->drift_t[k] = aihw_alloc_array(n, sizeof(double), "drift start times");
+  if (p->drift_w0[k] == NULL || p->drift_prev[k] == NULL || p->drift_t[k] == NULL)
+    return aihw_last_status();
+  memcpy(p->drift_w0[k], w0, n * sizeof(float));
+  memcpy(p->drift_prev[k], prev, n * sizeof(float));
+  memcpy(p->drift_t[k], t, n * sizeof(double));
+  p->drift_now[k] = *(const double *)now;
+  return AIHW_OK;
+}
+
 aihw_status aihw_compound_state_prepare(const aihw_tile *t, const aihw_st_dict *dict,
                                         const char *prefix, unsigned char *used,
                                         aihw_state_names *missing,
@@ -245,13 +300,18 @@ aihw_status aihw_compound_state_prepare(const aihw_tile *t, const aihw_st_dict *
       snprintf(key, sizeof key, "compound.%d.buffer", k);
       s = fetch_finite(&r, key, wshape, &p->buffer[k]);
     }
+    char name[512];
+    snprintf(name, sizeof name, "%scompound.%d.drift_w0", prefix, k);
+    if (s == AIHW_OK && aihw_st_dict_contains(dict, name))
+      s = prepare_drift(&r, k, wshape, p);
   }
   if (s == AIHW_OK) {
     const void *v = NULL;
     s = fetch(&r, "compound.counters", AIHW_ST_I64, cshape, 1, &v);
     p->counters = v;
     if (s == AIHW_OK && v != NULL)
-      s = check_counters(c, t->cols, p->counters, r.name);
+      s = check_counters(c, c->params.transfer_columns || !c->transfer ? t->cols : t->out_size,
+                         p->counters, r.name);
   }
   if (s == AIHW_OK && c->chopped) {
     const size_t ishape[1] = {(size_t)t->cols}, oshape[1] = {(size_t)t->out_size};
@@ -306,7 +366,7 @@ aihw_status aihw_compound_state_prepare(const aihw_tile *t, const aihw_st_dict *
         s = aihw_error(AIHW_ERR_FORMAT, "tensor '%s': must be 0 or 1", r.name);
   }
   if (s != AIHW_OK) {
-    aihw_free(p);
+    aihw_compound_plan_free(p);
     return s;
   }
   *out = p;
@@ -359,7 +419,27 @@ void aihw_compound_state_commit(aihw_tile *t, struct aihw_compound_plan *p) {
     memcpy(c->past_mean, p->past_mean, bytes);
   if (p->chop_switched != NULL)
     memcpy(c->chop_switched, p->chop_switched, (size_t)t->cols);
+  for (int k = 0; k < c->n; ++k) { /* drift state: loaded, or cleared when absent */
+    aihw_free(c->drift_w0[k]);
+    aihw_free(c->drift_prev[k]);
+    aihw_free(c->drift_t[k]);
+    c->drift_w0[k] = p->drift_w0[k];
+    c->drift_prev[k] = p->drift_prev[k];
+    c->drift_t[k] = p->drift_t[k];
+    c->drift_now[k] = p->drift_w0[k] != NULL ? p->drift_now[k] : 0.0;
+    p->drift_w0[k] = p->drift_prev[k] = NULL;
+    p->drift_t[k] = NULL;
+  }
   aihw_compound_reduce(t);
 }
 
-void aihw_compound_plan_free(struct aihw_compound_plan *p) { aihw_free(p); }
+void aihw_compound_plan_free(struct aihw_compound_plan *p) {
+  if (p == NULL)
+    return;
+  for (int k = 0; k < AIHW_COMPOUND_MAX_DEVICES; ++k) {
+    aihw_free(p->drift_w0[k]);
+    aihw_free(p->drift_prev[k]);
+    aihw_free(p->drift_t[k]);
+  }
+  aihw_free(p);
+}

@@ -144,7 +144,8 @@ AIHW_API aihw_status aihw_tile_reset_columns(aihw_tile *tile, int64_t start, int
                                              float probability) {
   static const char *fn = "aihw_tile_reset_columns";
   AIHW_TRY(need_tile(tile, fn));
-  AIHW_TRY(aihw_compound_refuse(tile, fn));
+  if (tile->compound != NULL) /* each sub-device as a single-device view (compound_ops.c) */
+    return aihw_compound_reset_columns(tile, start, count, probability);
   const int64_t rows = tile->out_size, cols = tile->cols;
   if (count < 0 || count > cols)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: count = %lld: must be in [0, %lld]", fn,

@@ -24,7 +24,8 @@ AIHW_API aihw_status aihw_tile_drift_weights(aihw_tile *tile, float dt) {
   static const char *fn = "aihw_tile_drift_weights";
   if (tile == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: tile is NULL", fn);
-  AIHW_TRY(aihw_compound_refuse(tile, fn));
+  if (tile->compound != NULL) /* each sub-device as a single-device view (compound_ops.c) */
+    return aihw_compound_drift(tile, dt);
   AIHW_TRY(aihw_tile_require_host(tile, fn)); /* no GPU version yet */
   if (!isfinite(dt))
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: dt = %g: must be finite", fn, (double)dt);

@@ -93,11 +93,14 @@ aihw_status aihw_compound_update(aihw_tile *tile, const float *x, int64_t batch,
 aihw_status aihw_compound_decay(aihw_tile *tile, float alpha);
 aihw_status aihw_compound_diffuse(aihw_tile *tile);
 aihw_status aihw_compound_clip(aihw_tile *tile, float clip);
+/* Column resets (transfer compounds: device 0 only) and drift of every sub-device, then
+ * the reduction (compound_ops.c); arguments as aihw_tile_reset_columns /
+ * aihw_tile_drift_weights. */
+aihw_status aihw_compound_reset_columns(aihw_tile *tile, int64_t start, int64_t count,
+                                        float probability);
+aihw_status aihw_compound_drift(aihw_tile *tile, float dt);
 /* Whether any sub-device decays (lifetime > 0) / diffuses (diffusion > 0). */
 int aihw_compound_has_decay_or_diffusion(const aihw_tile *tile, int *decay, int *diffusion);
-/* UNSUPPORTED naming `fn` when the tile has a compound device (device-level operations
- * that this slice does not implement for compounds), else OK. */
-aihw_status aihw_compound_refuse(const aihw_tile *tile, const char *fn);
 
 /* Weights the forward/backward of the current mode read (modified copy in training). */
 const float *aihw_tile_read_weights(const aihw_tile *tile, const float **abs_out);

@@ -344,12 +344,17 @@ static void test_bad_config(void) {
   c.kind = AIHW_TILE_INFERENCE;
   CHECK_STATUS(aihw_tile_create(&c, 2, 2, &t), AIHW_ERR_INVALID_ARGUMENT);
   CHECK_ERROR_MENTIONS("ANALOG");
-  /* operations not implemented for compounds refuse clearly and change nothing */
+  /* bad arguments of the per-sub-device operations refuse clearly and change nothing */
   c = compound_config(AIHW_COMPOUND_VECTOR, 2);
   t = make(&c, 2, 2);
-  CHECK_STATUS(aihw_tile_reset_columns(t, 0, 1, 1.0f), AIHW_ERR_UNSUPPORTED);
-  CHECK_ERROR_MENTIONS("VectorUnitCell");
-  CHECK_STATUS(aihw_tile_drift_weights(t, 1.0f), AIHW_ERR_UNSUPPORTED);
+  const float w_set[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+  float w_after[4];
+  CHECK_OK(aihw_tile_set_weights(t, w_set, 2, 2));
+  CHECK_STATUS(aihw_tile_reset_columns(t, 0, 3, 1.0f), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("count");
+  CHECK_STATUS(aihw_tile_drift_weights(t, NAN), AIHW_ERR_NOT_FINITE);
+  CHECK_OK(aihw_tile_get_weights(t, w_after, 2, 2));
+  CHECK(memcmp(w_set, w_after, sizeof w_after) == 0);
   CHECK_OK(aihw_tile_post_update_step(t)); /* nothing to do */
   float h[4];
   CHECK_STATUS(aihw_tile_compound_get_buffer(t, 0, h, 2, 2), AIHW_ERR_INVALID_ARGUMENT);

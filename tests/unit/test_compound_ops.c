@@ -1,0 +1,153 @@
+/* Row transfers (transfer_columns = 0) of the transfer compounds and the per-sub-device
+ * column reset and drift of compound tiles (reference §5.10), with exact devices and
+ * hand-computed values (compound_test_util.h); drift state through save / load. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compound_test_util.h"
+#include "core/safetensors.h"
+#include "tile/tile_internal.h"
+
+static void zero_update(aihw_tile *t, float lr) {
+  const int64_t in = aihw_tile_in_size(t), out = aihw_tile_out_size(t);
+  float *x = calloc((size_t)in, sizeof(float)), *d = calloc((size_t)out, sizeof(float));
+  for (int64_t j = 0; j < in; ++j)
+    x[j] = 1.0f;
+  CHECK_OK(aihw_tile_update(t, x, 1, in, d, out, lr));
+  free(x);
+  free(d);
+}
+
+/* TTv1 rows: each mini-batch adds lr_t times one row of A to C, rows in turn. */
+static void test_row_transfer(void) {
+  aihw_tile_config c = compound_config(AIHW_COMPOUND_TRANSFER, 2);
+  c.compound.transfer_columns = 0;
+  aihw_tile *t = make(&c, 3, 2);
+  const float a[6] = {0.05f, -0.03f, 0.02f, 0.07f, -0.04f, 0.01f};
+  CHECK_OK(aihw_tile_compound_set_weights(t, 0, a, 3, 2));
+  float w[6];
+  zero_update(t, 1.0f);
+  sub_weights(t, 1, w);
+  const float want1[6] = {0.05f, -0.03f, 0, 0, 0, 0};
+  for (int e = 0; e < 6; ++e)
+    CHECK_NEAR(w[e], want1[e], 1e-6);
+  aihw_compound_counters n;
+  CHECK_OK(aihw_tile_compound_get_counters(t, &n));
+  CHECK(n.current_slice[0] == 1);
+  zero_update(t, 1.0f);
+  zero_update(t, 1.0f);
+  zero_update(t, 1.0f); /* rows 1, 2, then 0 again */
+  sub_weights(t, 1, w);
+  const float want4[6] = {0.10f, -0.06f, 0.02f, 0.07f, -0.04f, 0.01f};
+  for (int e = 0; e < 6; ++e)
+    CHECK_NEAR(w[e], want4[e], 1e-6);
+  CHECK_OK(aihw_tile_get_weights(t, w, 3, 2)); /* fully hidden: visible = C */
+  for (int e = 0; e < 6; ++e)
+    CHECK_NEAR(w[e], want4[e], 1e-6);
+  CHECK_OK(aihw_tile_compound_get_counters(t, &n));
+  CHECK(n.current_slice[0] == 1 && n.transfers[0] == 4);
+  aihw_tile_destroy(t);
+}
+
+/* TTv2 rows: the buffer of row 0 fills along the row; whole steps pass on. */
+static void test_row_buffered(void) {
+  aihw_tile_config c = compound_config(AIHW_COMPOUND_BUFFERED_TRANSFER, 2);
+  c.compound.transfer_columns = 0;
+  aihw_tile *t = make(&c, 2, 2);
+  const float a[4] = {0.015f, -0.004f, 0.3f, 0.3f};
+  CHECK_OK(aihw_tile_compound_set_weights(t, 0, a, 2, 2));
+  zero_update(t, 1.0f);
+  /* h = a |lr_t| = [0.015, -0.004]: n = [1, 0]; forget: h = 0.015 momentum 0.1 */
+  float h[4], w[4];
+  CHECK_OK(aihw_tile_compound_get_buffer(t, 0, h, 2, 2));
+  CHECK_NEAR(h[0], 0.0015f, 1e-7);
+  CHECK_NEAR(h[1], -0.004f, 1e-7);
+  CHECK(h[2] == 0.0f && h[3] == 0.0f);
+  sub_weights(t, 1, w);
+  CHECK_NEAR(w[0], 0.01f, 1e-6);
+  CHECK(w[1] == 0.0f && w[2] == 0.0f && w[3] == 0.0f);
+  aihw_tile_destroy(t);
+  c = compound_config(AIHW_COMPOUND_CHOPPED_TRANSFER, 2);
+  c.compound.transfer_columns = 0;
+  aihw_tile *u = NULL;
+  CHECK_STATUS(aihw_tile_create(&c, 2, 2, &u), AIHW_ERR_UNSUPPORTED);
+  CHECK_ERROR_MENTIONS("transfer_columns");
+}
+
+/* Resets: transfer compounds reset A only, vector cells every device. */
+static void test_reset_columns(void) {
+  aihw_tile_config c = compound_config(AIHW_COMPOUND_TRANSFER, 2);
+  for (int k = 0; k < 2; ++k)
+    c.compound.devices[k].reset_std = 0.0f;
+  aihw_tile *t = make(&c, 2, 2);
+  const float a[4] = {0.1f, 0.2f, 0.3f, 0.4f}, cw[4] = {-0.1f, -0.2f, -0.3f, -0.4f};
+  CHECK_OK(aihw_tile_compound_set_weights(t, 0, a, 2, 2));
+  CHECK_OK(aihw_tile_compound_set_weights(t, 1, cw, 2, 2));
+  CHECK_OK(aihw_tile_reset_columns(t, 1, 1, 1.0f));
+  float w[4];
+  sub_weights(t, 0, w);
+  CHECK(w[0] == 0.1f && w[1] == 0.0f && w[2] == 0.3f && w[3] == 0.0f);
+  sub_weights(t, 1, w);
+  CHECK(memcmp(w, cw, sizeof w) == 0);
+  CHECK_STATUS(aihw_tile_reset_columns(t, 0, 5, 1.0f), AIHW_ERR_INVALID_ARGUMENT);
+  aihw_tile_destroy(t);
+
+  c = compound_config(AIHW_COMPOUND_VECTOR, 2);
+  for (int k = 0; k < 2; ++k)
+    c.compound.devices[k].reset_std = 0.0f;
+  t = make(&c, 2, 2);
+  CHECK_OK(aihw_tile_compound_set_weights(t, 0, a, 2, 2));
+  CHECK_OK(aihw_tile_compound_set_weights(t, 1, a, 2, 2));
+  CHECK_OK(aihw_tile_reset_columns(t, 0, 1, 1.0f));
+  for (int k = 0; k < 2; ++k) {
+    sub_weights(t, k, w);
+    CHECK(w[0] == 0.0f && w[1] == 0.2f && w[2] == 0.0f && w[3] == 0.4f);
+  }
+  CHECK_OK(aihw_tile_get_weights(t, w, 2, 2)); /* mean of the two */
+  CHECK(w[0] == 0.0f && w[2] == 0.0f);
+  CHECK_NEAR(w[1], 0.2f, 1e-7);
+  aihw_tile_destroy(t);
+}
+
+/* Drift (nu 0.1, no spreads): every sub-device follows w0 (t / t_0)^-nu from its first
+ * drift call; the visible weights are reduced from them. Continues bit-identically after
+ * save / load. */
+static void test_drift(void) {
+  aihw_tile_config c = compound_config(AIHW_COMPOUND_VECTOR, 2);
+  for (int k = 0; k < 2; ++k)
+    c.compound.devices[k].drift.nu = 0.1f;
+  aihw_tile *t = make(&c, 1, 2), *u = make(&c, 1, 2);
+  const float a[2] = {0.5f, -0.4f}, b[2] = {0.2f, 0.3f};
+  CHECK_OK(aihw_tile_compound_set_weights(t, 0, a, 1, 2));
+  CHECK_OK(aihw_tile_compound_set_weights(t, 1, b, 1, 2));
+  CHECK_OK(aihw_tile_drift_weights(t, 10.0f));
+  const float f = powf(10.0f, -0.1f);
+  float w0[2], w1[2], w[2];
+  sub_weights(t, 0, w0);
+  sub_weights(t, 1, w1);
+  CHECK_OK(aihw_tile_get_weights(t, w, 1, 2));
+  for (int j = 0; j < 2; ++j) {
+    CHECK_NEAR(w0[j], a[j] * f, 1e-6);
+    CHECK_NEAR(w1[j], b[j] * f, 1e-6);
+    CHECK_NEAR(w[j], 0.5f * (a[j] + b[j]) * f, 1e-6);
+  }
+  aihw_st_dict *d = NULL;
+  CHECK_OK(aihw_st_dict_create(&d));
+  CHECK_OK(aihw_tile_state_export(t, d, ""));
+  CHECK(aihw_st_dict_contains(d, "compound.1.drift_t"));
+  CHECK_OK(aihw_tile_state_import(u, d, "", 1));
+  CHECK_OK(aihw_tile_drift_weights(t, 90.0f));
+  CHECK_OK(aihw_tile_drift_weights(u, 90.0f));
+  sub_weights(t, 0, w0);
+  sub_weights(u, 0, w1);
+  CHECK(memcmp(w0, w1, sizeof w0) == 0);
+  CHECK_NEAR(w0[0], a[0] * powf(100.0f, -0.1f), 1e-6);
+  CHECK_STATUS(aihw_tile_drift_weights(t, -1.0f), AIHW_ERR_INVALID_ARGUMENT);
+  aihw_st_dict_destroy(d);
+  aihw_tile_destroy(t);
+  aihw_tile_destroy(u);
+}
+
+TEST_MAIN(TEST(test_row_transfer), TEST(test_row_buffered), TEST(test_reset_columns),
+          TEST(test_drift))
