@@ -7,8 +7,14 @@
  *   max|x| = 0), xq_j = clip(rint(x_j / s + r_j), -h, h) s with r_j = U - 0.5 when
  *   stoc_round_x, else 0; the same for d with n_d_bins / stoc_round_d;
  *   chi += lr dq xq^T;
- *   update_count += 1; if transfer_every B > 0 and update_count % (transfer_every B) == 0
- *   (B = the batch size): transfer.
+ *   if transfer_every B > 0, update_count > 0 and update_count % (transfer_every B) == 0
+ *   (B = the batch size of the current call): transfer;
+ *   update_count += 1.
+ * The check uses the count *before* the vector, as aihwkit 1.1.0 does (value by value
+ * against it: tests/data/aihwkit/compound_device.json): with transfer_every 1 and equal
+ * batches, the transfer follows the first vector of every mini-batch after the first, so
+ * the chi of the previous mini-batch plus that vector is transferred. (Reference §5.10
+ * writes the increment first; aihwkit's behaviour is the yardstick.)
  * Transfer: n_rows = n_rows_per_transfer (-1: all) rows starting at current_row (random
  * start when random_row), wrapping; for each row r: n_j = trunc(chi_rj / g),
  * chi_rj -= n_j g, and the device gets the pulsed update x = n, d = e_r, lr = g
@@ -149,11 +155,12 @@ aihw_status aihw_mixed_update(aihw_tile *tile, const float *x, int64_t batch, co
   aihw_status s = AIHW_OK;
   int64_t b = 0;
   while (b < batch && s == AIHW_OK) {
-    int64_t e = b; /* samples b .. e-1, ending where a transfer is due */
+    int64_t e = b; /* samples b .. e-1, ending with the vector a transfer follows */
     int fire = 0;
     while (e < batch) {
+      const int64_t before = c->update_count + (e - b);
       ++e;
-      if (period > 0 && (c->update_count + (e - b)) % period == 0) {
+      if (period > 0 && before > 0 && before % period == 0) {
         fire = 1;
         break;
       }
