@@ -26,7 +26,7 @@
  * 0.0359 / 0.0353 / 0.0431 / 0.0569 (best 0.035); Tiki-Taka at lr 0.1 ends at 0.0062,
  * 5.7x below SGD's best learning rate; TTv2 at 0.0027 (ratio 0.077), c-TTv2 at 0.0066
  * (0.187), AGAD at 0.0024 (0.069); MixedPrecision at lr 0.02 / 0.05 / 0.1 / 0.2 ends at
- * 0.0079 / 0.0167 / 0.0288 / 0.0465 (best 0.222 x SGD's best). Bounds: Tiki-Taka and
+ * 0.0073 / 0.0183 / 0.0289 / 0.0457 (best 0.207 x SGD's best). Bounds: Tiki-Taka and
  * TTv2 < 0.35 x, c-TTv2 < 0.4 x, AGAD < 0.2 x, MixedPrecision < 0.45 x the best SGD loss
  * (about 2x margin on the observed ratios, 3x for AGAD), and both must learn (SGD < 0.5 x, Tiki-Taka
  * < 0.1 x the initial loss), so a transfer that never happens (Tiki-Taka would stay at
