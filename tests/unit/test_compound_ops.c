@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "compound_test_util.h"
 #include "core/safetensors.h"
@@ -149,5 +152,68 @@ static void test_drift(void) {
   aihw_tile_destroy(u);
 }
 
+enum { TR = 64, TC = 130, TB = 8 }; /* chi's row loop threads from 65536 products */
+
+/* Sub-device weights (and the digital state) after a few noisy batches with `threads`. */
+static void run_threads(int threads, aihw_compound_type type, float *out) {
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  aihw_device_params dv = aihw_device_params_default(AIHW_DEVICE_SOFT_BOUNDS);
+  c.compound = aihw_compound_params_default(type, &dv, 2);
+  if (type == AIHW_COMPOUND_ONE_SIDED)
+    c.compound.refresh_every = 2;
+  if (type == AIHW_COMPOUND_MIXED_PRECISION) {
+    c.compound.n_x_bins = 7;
+    c.compound.n_d_bins = 5;
+  }
+  if (type == AIHW_COMPOUND_DYNAMIC_TRANSFER) {
+    c.compound.auto_scale = 1;
+    c.compound.in_chop_prob = 0.25f;
+    c.compound.transfer_lr = 10.0f;
+  }
+  c.seed = 23;
+  aihw_tile *t = make(&c, TR, TC);
+  float *x = malloc(sizeof(float) * TB * TC), *d = malloc(sizeof(float) * TB * TR);
+  for (int r = 0; r < 6; ++r) {
+    for (int e = 0; e < TB * TC; ++e)
+      x[e] = 0.01f * (float)((e * 37 + r * 11) % 200) - 1.0f;
+    for (int e = 0; e < TB * TR; ++e)
+      d[e] = 0.01f * (float)((e * 53 + r * 7) % 100) - 0.5f;
+    CHECK_OK(aihw_tile_update(t, x, TB, TC, d, TR, 0.1f));
+  }
+  const int n = aihw_tile_compound_devices(t);
+  for (int k = 0; k < n; ++k)
+    CHECK_OK(aihw_tile_compound_get_weights(t, k, out + k * TR * TC, TR, TC));
+  if (type != AIHW_COMPOUND_ONE_SIDED)
+    CHECK_OK(aihw_tile_compound_get_buffer(t, 0, out + 2 * TR * TC, TR, TC));
+  free(x);
+  free(d);
+  aihw_tile_destroy(t);
+}
+
+/* OneSided (with refresh), MixedPrecision (stochastic bins) and AGAD give bit-identical
+ * results with 1 and 2 threads. */
+static void test_thread_count_invariance(void) {
+  const aihw_compound_type types[3] = {AIHW_COMPOUND_ONE_SIDED, AIHW_COMPOUND_MIXED_PRECISION,
+                                       AIHW_COMPOUND_DYNAMIC_TRANSFER};
+  const size_t n = 3 * TR * TC;
+  for (int k = 0; k < 3; ++k) {
+    float *a = calloc(n, sizeof(float)), *b = calloc(n, sizeof(float));
+    run_threads(1, types[k], a);
+    run_threads(2, types[k], b);
+    CHECK(memcmp(a, b, n * sizeof(float)) == 0);
+    int moved = 0;
+    for (size_t e = 0; e < (size_t)(TR * TC); ++e)
+      moved += a[e] != 0.0f;
+    CHECK(moved > 0);
+    free(a);
+    free(b);
+  }
+}
+
 TEST_MAIN(TEST(test_row_transfer), TEST(test_row_buffered), TEST(test_reset_columns),
-          TEST(test_drift))
+          TEST(test_drift), TEST(test_thread_count_invariance))
