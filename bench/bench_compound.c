@@ -13,7 +13,9 @@
  * Also timed: AGAD (DynamicTransferCompound with the c-TTv2 case's schedule: one column
  * per vector, fast_lr = lr absolute, auto_granularity 500, in_chop_prob 0.1),
  * MixedPrecisionCompound at its defaults (chi += lr d x^T per vector, all rows
- * transferred per mini-batch with UM/UBLM on) and OneSidedUnitCell (two devices, no
+ * transferred once per mini-batch with UM/UBLM on; set_weights clears the count, so each
+ * round first runs one untimed batch and the timed one contains the transfer, as in
+ * training) and OneSidedUnitCell (two devices, no
  * refresh: the same trains applied to g+ and g-).
  */
 #include <stdio.h>
@@ -89,6 +91,8 @@ static int reset_weights(void *ctx) {
     c->failed = "aihw_tile_set_weights";
     if (c->status != AIHW_OK)
       return 1;
+    if (k == MIXED && time_update(c, MIXED) != 0) /* set_weights cleared chi's count: */
+      return 1; /* one untimed batch, so that the timed one transfers as in training */
   }
   return 0;
 }
