@@ -19,7 +19,8 @@ Cases: OneSided without refresh (weights from U(-0.8, 0.8)); MixedPrecision defa
 n_rows_per_transfer 1, transfer_lr 2, granularity 0.02; MixedPrecision with deterministic
 bins (n_x_bins 5, n_d_bins 3, stoc_round off); AGAD (in_chop_prob 0.5 regular, period 2,
 tail_weightening 1, fast_lr 0.5 absolute, lr 0.1 for the transfer LR, one column per
-vector, momentum 0, forget) and AGAD without forgetting (momentum 0.3, buffer_cap 2).
+vector, momentum 0, forget), AGAD without forgetting (momentum 0.3, buffer_cap 2) and
+AGAD with no_buffer.
 
 OneSided's refresh is not in the fixture: aihwkit 1.1.0 selects the pairs by the
 documented rule (reference §5.10) but writes the difference back with the wrong sign. The
@@ -108,7 +109,8 @@ def cases():
     out.append(("mixed_bins", "MixedPrecisionCompound", params, rc, 0.3, 0.5))
     for name, extra in (("agad", {}),
                         ("agad_no_forget", {"forget_buffer": False, "momentum": 0.3,
-                                            "buffer_cap": 2.0})):
+                                            "buffer_cap": 2.0}),
+                        ("agad_no_buffer", {"no_buffer": True})):
         params = {"in_chop_prob": 0.5, "in_chop_random": False, "tail_weightening": 1.0,
                   "fast_lr": 0.5, "transfer_every": 1.0, "units_in_mbatch": False}
         params.update(extra)

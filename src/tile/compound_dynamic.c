@@ -23,6 +23,9 @@
  *   in_chop_random, when U < in_chop_prob; output choppers flip as Chopped's at the last
  *   column (out_chop_prob); transfer_counter += 1 after the last column.
  *
+ * no_buffer has no effect here: aihwkit 1.1.0's AGAD accumulates in H regardless
+ * (tests/data/aihwkit/compound_device.json, case agad_no_buffer, fails when H is dropped).
+ *
  * Random numbers: as compound_chopped.c (round 204: the random input-chopper flip, 205:
  * output choppers), from the transfer's op counter.
  */

@@ -36,6 +36,7 @@ static void set_param(aihw_compound_params *p, const cJSON *item) {
   else if (strcmp(k, "forget_buffer") == 0) p->forget_buffer = b;
   else if (strcmp(k, "momentum") == 0) p->momentum = v;
   else if (strcmp(k, "buffer_cap") == 0) p->buffer_cap = v;
+  else if (strcmp(k, "no_buffer") == 0) p->no_buffer = b;
   else {
     fprintf(stderr, "unknown fixture parameter '%s'\n", k);
     exit(2);
@@ -143,7 +144,7 @@ static void test_against_aihwkit(void) {
     run_case(cs, rows, cols);
     ++cases;
   }
-  CHECK(cases == 6);
+  CHECK(cases == 7);
   cJSON_Delete(root);
 }
 
