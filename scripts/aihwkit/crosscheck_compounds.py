@@ -15,12 +15,15 @@ fixture records the hidden weights of every sub-device (OneSided g-, g+; AGAD A,
 MixedPrecision device) and the compound's digital state (MixedPrecision chi; AGAD buffer,
 running and past means, input choppers).
 
-Cases: OneSided without refresh (weights from U(-0.8, 0.8)); MixedPrecision defaults; MixedPrecision with transfer_every 2,
+Cases: OneSided without refresh (weights from U(-0.8, 0.8)); OneSided with
+copy_inverted on devices with up_down 0.2 (up steps 0.012, down 0.008: g+ is device 0
+mirrored, so it steps up by 0.008); MixedPrecision defaults; MixedPrecision with transfer_every 2,
 n_rows_per_transfer 1, transfer_lr 2, granularity 0.02; MixedPrecision with deterministic
 bins (n_x_bins 5, n_d_bins 3, stoc_round off); AGAD (in_chop_prob 0.5 regular, period 2,
 tail_weightening 1, fast_lr 0.5 absolute, lr 0.1 for the transfer LR, one column per
 vector, momentum 0, forget), AGAD without forgetting (momentum 0.3, buffer_cap 2) and
-AGAD with no_buffer.
+AGAD with no_buffer, with auto_scale (running max|x|, max|d| and the count LR) and with
+experimental_correct_accumulation.
 
 OneSided's refresh is not in the fixture: aihwkit 1.1.0 selects the pairs by the
 documented rule (reference §5.10) but writes the difference back with the wrong sign. The
@@ -61,12 +64,12 @@ ROWS, COLS, CALLS = 3, 4, 12
 BATCHES = [2, 1, 3]
 
 
-def device():
+def device(up_down=0.0):
     return ConstantStepDevice(
         dw_min=0.01,
         dw_min_dtod=0.0,
         dw_min_std=0.0,
-        up_down=0.0,
+        up_down=up_down,
         up_down_dtod=0.0,
         w_max=1.0,
         w_min=-1.0,
@@ -96,6 +99,10 @@ def cases():
     out = []
     rc = finish(UnitCellRPUConfig(device=OneSidedUnitCell(unit_cell_devices=[device()])))
     out.append(("onesided_update", "OneSidedUnitCell", {"refresh_every": 0}, rc, 0.8, 1.0))
+    rc = finish(UnitCellRPUConfig(device=OneSidedUnitCell(
+        unit_cell_devices=[device(0.2)], copy_inverted=True)))
+    out.append(("onesided_copy_inverted", "OneSidedUnitCell",
+                {"copy_inverted": True, "device_up_down": 0.2}, rc, 0.8, 1.0))
     rc = finish(DigitalRankUpdateRPUConfig(device=MixedPrecisionCompound(device=device())))
     out.append(("mixed_default", "MixedPrecisionCompound", {}, rc, 0.3, 0.5))
     params = {"transfer_every": 2, "n_rows_per_transfer": 1, "transfer_lr": 2.0,
@@ -110,7 +117,10 @@ def cases():
     for name, extra in (("agad", {}),
                         ("agad_no_forget", {"forget_buffer": False, "momentum": 0.3,
                                             "buffer_cap": 2.0}),
-                        ("agad_no_buffer", {"no_buffer": True})):
+                        ("agad_no_buffer", {"no_buffer": True}),
+                        ("agad_auto_scale", {"auto_scale": True}),
+                        ("agad_correct_accumulation",
+                         {"experimental_correct_accumulation": True})):
         params = {"in_chop_prob": 0.5, "in_chop_random": False, "tail_weightening": 1.0,
                   "fast_lr": 0.5, "transfer_every": 1.0, "units_in_mbatch": False}
         params.update(extra)

@@ -2,7 +2,8 @@
  * aihwkit 1.1.0 value by value (tests/data/aihwkit/compound_device.json, produced by
  * scripts/aihwkit/crosscheck_compounds.py, whose docstring states the recipe): exact
  * ConstantStep devices and DETERMINISTIC_IMPLICIT counts make both simulators' results
- * deterministic, so after each of 12 update calls (batches 2, 1, 3, ...) the sub-device
+ * deterministic, so for each of the 10 cases (OneSided update and copy_inverted,
+ * MixedPrecision x 3, AGAD x 5) after each of 12 update calls (batches 2, 1, 3, ...) the sub-device
  * weights, the visible weights, MixedPrecision's chi and AGAD's buffer, running / past
  * means and input choppers must agree up to float rounding: 2e-5 on weights and buffers
  * (sums of up to a few hundred steps of 0.01 in float, differently ordered), 1e-6 on
@@ -37,6 +38,13 @@ static void set_param(aihw_compound_params *p, const cJSON *item) {
   else if (strcmp(k, "momentum") == 0) p->momentum = v;
   else if (strcmp(k, "buffer_cap") == 0) p->buffer_cap = v;
   else if (strcmp(k, "no_buffer") == 0) p->no_buffer = b;
+  else if (strcmp(k, "copy_inverted") == 0) p->copy_inverted = b;
+  else if (strcmp(k, "auto_scale") == 0) p->auto_scale = b;
+  else if (strcmp(k, "experimental_correct_accumulation") == 0)
+    p->experimental_correct_accumulation = b;
+  else if (strcmp(k, "device_up_down") == 0)
+    for (int d = 0; d < AIHW_COMPOUND_MAX_DEVICES; ++d)
+      p->devices[d].up_down = v;
   else {
     fprintf(stderr, "unknown fixture parameter '%s'\n", k);
     exit(2);
@@ -144,7 +152,7 @@ static void test_against_aihwkit(void) {
     run_case(cs, rows, cols);
     ++cases;
   }
-  CHECK(cases == 7);
+  CHECK(cases == 10);
   cJSON_Delete(root);
 }
 
