@@ -23,7 +23,9 @@ bins (n_x_bins 5, n_d_bins 3, stoc_round off); AGAD (in_chop_prob 0.5 regular, p
 tail_weightening 1, fast_lr 0.5 absolute, lr 0.1 for the transfer LR, one column per
 vector, momentum 0, forget), AGAD without forgetting (momentum 0.3, buffer_cap 2) and
 AGAD with no_buffer, with auto_scale (running max|x|, max|d| and the count LR) and with
-experimental_correct_accumulation.
+experimental_correct_accumulation; row transfers (transfer_columns False) of
+TransferCompound (transfer update BL 1000) and BufferedTransferCompound (BL 1, defaults
+otherwise: momentum 0.1, forget), transfer_lr 0.37 scaled by the SGD lr 0.5.
 
 OneSided's refresh is not in the fixture: aihwkit 1.1.0 selects the pairs by the
 documented rule (reference §5.10) but writes the difference back with the wrong sign. The
@@ -52,7 +54,9 @@ from aihwkit.simulator.configs import (  # noqa: E402
     UnitCellRPUConfig,
 )
 from aihwkit.simulator.configs.compounds import (  # noqa: E402
+    BufferedTransferCompound,
     DynamicTransferCompound,
+    TransferCompound,
     MixedPrecisionCompound,
     OneSidedUnitCell,
 )
@@ -129,6 +133,17 @@ def cases():
             transfer_forward=IOParameters(is_perfect=True),
             transfer_update=exact_update(1), **params)))
         out.append((name, "DynamicTransferCompound", params, rc, 0.0, 0.1))
+    for name, cls, kind, bl in (("ttv1_rows", TransferCompound, "TransferCompound", 1000),
+                                ("ttv2_rows", BufferedTransferCompound,
+                                 "BufferedTransferCompound", 1)):
+        # transfer_lr 0.37: the TTv1 counts rint(0.37 lr a / 0.01) of whole-step weights a
+        # never fall on a .5 tie (rounding of ties is not what is being compared)
+        rc = finish(UnitCellRPUConfig(device=cls(
+            unit_cell_devices=[device(), device()], transfer_columns=False, transfer_lr=0.37,
+            transfer_forward=IOParameters(is_perfect=True), transfer_update=exact_update(bl))))
+        # v1.1.0 uses fast_lr (1.0) as an absolute rate: aihw's scale_fast_lr = 0
+        out.append((name, kind, {"transfer_columns": False, "transfer_bl": bl,
+                                 "scale_fast_lr": 0, "transfer_lr": 0.37}, rc, 0.3, 0.5))
     return out
 
 
@@ -140,6 +155,11 @@ def state(tile, kind):
         rec["sub1"] = sig_list(hidden["hidden_weights_1"].numpy(), 8)
     elif kind == "MixedPrecisionCompound":
         rec["chi"] = sig_list(hidden["hidden_weights_chi"].numpy(), 8)
+    elif kind in ("TransferCompound", "BufferedTransferCompound"):
+        rec["sub0"] = sig_list(hidden["hidden_weights_0"].numpy(), 8)
+        rec["sub1"] = sig_list(hidden["hidden_weights_1"].numpy(), 8)
+        if kind == "BufferedTransferCompound":
+            rec["buffer_only"] = sig_list(hidden["buffered_FP_weight_0"].numpy(), 8)
     else:
         rec["sub0"] = sig_list(hidden["hidden_weights_0"].numpy(), 8)
         rec["sub1"] = sig_list(hidden["hidden_weights_1"].numpy(), 8)

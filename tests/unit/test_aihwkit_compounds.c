@@ -2,8 +2,8 @@
  * aihwkit 1.1.0 value by value (tests/data/aihwkit/compound_device.json, produced by
  * scripts/aihwkit/crosscheck_compounds.py, whose docstring states the recipe): exact
  * ConstantStep devices and DETERMINISTIC_IMPLICIT counts make both simulators' results
- * deterministic, so for each of the 10 cases (OneSided update and copy_inverted,
- * MixedPrecision x 3, AGAD x 5) after each of 12 update calls (batches 2, 1, 3, ...) the sub-device
+ * deterministic, so for each of the 12 cases (OneSided update and copy_inverted,
+ * MixedPrecision x 3, AGAD x 5, row transfers of TTv1 and TTv2) after each of 12 update calls (batches 2, 1, 3, ...) the sub-device
  * weights, the visible weights, MixedPrecision's chi and AGAD's buffer, running / past
  * means and input choppers must agree up to float rounding: 2e-5 on weights and buffers
  * (sums of up to a few hundred steps of 0.01 in float, differently ordered), 1e-6 on
@@ -42,6 +42,9 @@ static void set_param(aihw_compound_params *p, const cJSON *item) {
   else if (strcmp(k, "auto_scale") == 0) p->auto_scale = b;
   else if (strcmp(k, "experimental_correct_accumulation") == 0)
     p->experimental_correct_accumulation = b;
+  else if (strcmp(k, "transfer_columns") == 0) p->transfer_columns = b;
+  else if (strcmp(k, "transfer_bl") == 0) p->transfer_update.desired_bl = b;
+  else if (strcmp(k, "scale_fast_lr") == 0) p->scale_fast_lr = b;
   else if (strcmp(k, "device_up_down") == 0)
     for (int d = 0; d < AIHW_COMPOUND_MAX_DEVICES; ++d)
       p->devices[d].up_down = v;
@@ -116,6 +119,10 @@ static void run_case(const cJSON *cs, int64_t rows, int64_t cols) {
       sub_weights(t, 1, got);
       compare(what, "sub1", got, ex, size, 2e-5);
     }
+    if (cJSON_GetObjectItemCaseSensitive(ex, "buffer_only") != NULL) {
+      CHECK_OK(aihw_tile_compound_get_buffer(t, 0, got, rows, cols));
+      compare(what, "buffer_only", got, ex, size, 2e-5);
+    }
     if (cJSON_GetObjectItemCaseSensitive(ex, "chi") != NULL) {
       CHECK_OK(aihw_tile_compound_get_buffer(t, 0, got, rows, cols));
       compare(what, "chi", got, ex, size, 1e-6);
@@ -152,7 +159,7 @@ static void test_against_aihwkit(void) {
     run_case(cs, rows, cols);
     ++cases;
   }
-  CHECK(cases == 10);
+  CHECK(cases == 12);
   cJSON_Delete(root);
 }
 
