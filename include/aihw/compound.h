@@ -73,7 +73,7 @@ typedef struct aihw_compound_params {
   float transfer_every_vec[AIHW_COMPOUND_MAX_DEVICES]; /* [] */
   int units_in_mbatch;           /* 1 */
   int n_reads_per_transfer;      /* 1 (capped at the number of columns) */
-  int transfer_columns;          /* 1 (0: row transfers; Transfer/Buffered only) */
+  int transfer_columns;          /* 1 (0: row transfers) */
   float with_reset_prob;         /* 0 */
   int random_selection;          /* 0 */
   float fast_lr;                 /* 1 */
@@ -152,7 +152,7 @@ AIHW_API aihw_compound_params aihw_compound_params_default(aihw_compound_type ty
  * refresh_every >= 0, thresholds finite, refresh_forward / refresh_update valid.
  * Dynamic: as Chopped, tail_weightening >= 0, buffer_cap >= 0. MixedPrecision: exactly 1
  * device, transfer_every a whole number >= 0, n_rows_per_transfer -1 or >= 1, bins >= 0.
- * UNSUPPORTED: transfer_columns = 0 for Chopped/Dynamic, sub-devices with count_pulses. */
+ * UNSUPPORTED: sub-devices with count_pulses. */
 AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *params,
                                                    const char *what);
 
@@ -212,7 +212,9 @@ typedef struct aihw_compound_counters {
 AIHW_API aihw_status aihw_tile_compound_get_means(const aihw_tile *tile, float *running,
                                                   float *past, int64_t rows, int64_t cols);
 
-/* ChoppedTransfer chopper signs (+1 / -1): in[weight_cols], out[out_size]. */
+/* Chopped/DynamicTransfer chopper signs (+1 / -1): in[weight_cols], out[out_size]; with
+ * row transfers (transfer_columns = 0) the roles swap: in[out_size] (one per row, the
+ * slices), out[weight_cols]. SHAPE error for other lengths. */
 AIHW_API aihw_status aihw_tile_compound_get_choppers(const aihw_tile *tile, float *in,
                                                      int64_t cols, float *out, int64_t rows);
 AIHW_API aihw_status aihw_tile_compound_get_counters(const aihw_tile *tile,

@@ -25,7 +25,8 @@ vector, momentum 0, forget), AGAD without forgetting (momentum 0.3, buffer_cap 2
 AGAD with no_buffer, with auto_scale (running max|x|, max|d| and the count LR) and with
 experimental_correct_accumulation; row transfers (transfer_columns False) of
 TransferCompound (transfer update BL 1000) and BufferedTransferCompound (BL 1, defaults
-otherwise: momentum 0.1, forget), transfer_lr 0.37 scaled by the SGD lr 0.5.
+otherwise: momentum 0.1, forget), transfer_lr 0.37 scaled by the SGD lr 0.5; row
+transfers of AGAD and of ChoppedTransferCompound (regular choppers, in_chop_prob 0.5).
 
 OneSided's refresh is not in the fixture: aihwkit 1.1.0 selects the pairs by the
 documented rule (reference §5.10) but writes the difference back with the wrong sign. The
@@ -55,6 +56,7 @@ from aihwkit.simulator.configs import (  # noqa: E402
 )
 from aihwkit.simulator.configs.compounds import (  # noqa: E402
     BufferedTransferCompound,
+    ChoppedTransferCompound,
     DynamicTransferCompound,
     TransferCompound,
     MixedPrecisionCompound,
@@ -124,7 +126,8 @@ def cases():
                         ("agad_no_buffer", {"no_buffer": True}),
                         ("agad_auto_scale", {"auto_scale": True}),
                         ("agad_correct_accumulation",
-                         {"experimental_correct_accumulation": True})):
+                         {"experimental_correct_accumulation": True}),
+                        ("agad_rows", {"transfer_columns": False})):
         params = {"in_chop_prob": 0.5, "in_chop_random": False, "tail_weightening": 1.0,
                   "fast_lr": 0.5, "transfer_every": 1.0, "units_in_mbatch": False}
         params.update(extra)
@@ -144,6 +147,13 @@ def cases():
         # v1.1.0 uses fast_lr (1.0) as an absolute rate: aihw's scale_fast_lr = 0
         out.append((name, kind, {"transfer_columns": False, "transfer_bl": bl,
                                  "scale_fast_lr": 0, "transfer_lr": 0.37}, rc, 0.3, 0.5))
+    params = {"in_chop_prob": 0.5, "in_chop_random": False, "out_chop_prob": 0.0,
+              "fast_lr": 0.5, "transfer_every": 1.0, "units_in_mbatch": False,
+              "transfer_columns": False, "transfer_lr": 0.37}  # 0.37: no |h| = 1 ties
+    rc = finish(UnitCellRPUConfig(device=ChoppedTransferCompound(
+        unit_cell_devices=[device(), device()], transfer_forward=IOParameters(is_perfect=True),
+        transfer_update=exact_update(1), **params)))
+    out.append(("chopped_rows", "ChoppedTransferCompound", params, rc, 0.0, 0.1))
     return out
 
 
@@ -155,6 +165,14 @@ def state(tile, kind):
         rec["sub1"] = sig_list(hidden["hidden_weights_1"].numpy(), 8)
     elif kind == "MixedPrecisionCompound":
         rec["chi"] = sig_list(hidden["hidden_weights_chi"].numpy(), 8)
+    elif kind == "ChoppedTransferCompound":
+        rec["sub0"] = sig_list(hidden["hidden_weights_0"].numpy(), 8)
+        rec["sub1"] = sig_list(hidden["hidden_weights_1"].numpy(), 8)
+        key = "buffered_FP_weight" if "buffered_FP_weight" in hidden else "buffered_FP_weight_0"
+        rec["buffer_only"] = sig_list(hidden[key].numpy(), 8)
+        extra = tile.tile.dump_extra()
+        rec["in_chopper_only"] = [int(v) for v in
+                                  np.asarray(extra["rpu.rpu_device.in_chopper"])]
     elif kind in ("TransferCompound", "BufferedTransferCompound"):
         rec["sub0"] = sig_list(hidden["hidden_weights_0"].numpy(), 8)
         rec["sub1"] = sig_list(hidden["hidden_weights_1"].numpy(), 8)

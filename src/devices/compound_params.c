@@ -281,11 +281,6 @@ AIHW_API aihw_status aihw_compound_params_validate(const aihw_compound_params *p
   BOOL(scale_transfer_lr);
   BOOL(scale_fast_lr);
   BOOL(forget_buffer);
-  if (!p->transfer_columns && chopped)
-    return aihw_error(AIHW_ERR_UNSUPPORTED,
-                      "%s.transfer_columns = 0: row transfers are implemented for "
-                      "TransferCompound and BufferedTransferCompound, not for %s",
-                      what, name);
   if (p->n_reads_per_transfer < 1)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s.n_reads_per_transfer = %d: must be >= 1",
                       what, p->n_reads_per_transfer);

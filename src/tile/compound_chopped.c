@@ -19,9 +19,12 @@ enum { ROUND_IN_CHOP = 204, ROUND_OUT_CHOP = 205 };
 aihw_status aihw_chopped_init(aihw_tile *tile) {
   aihw_compound *c = tile->compound;
   const aihw_compound_params *p = &c->params;
-  const int64_t rows = tile->out_size, cols = tile->cols;
-  c->in_chop = aihw_calloc_array((size_t)cols, 1, "input choppers");
-  c->out_chop = aihw_calloc_array((size_t)rows, 1, "output choppers");
+  const int by_cols = p->transfer_columns;
+  const int64_t cols = by_cols ? tile->cols : tile->out_size; /* slices ("in_size") */
+  c->n_slices = cols;
+  c->n_out = by_cols ? tile->out_size : tile->cols;
+  c->in_chop = aihw_calloc_array((size_t)c->n_slices, 1, "input choppers");
+  c->out_chop = aihw_calloc_array((size_t)c->n_out, 1, "output choppers");
   if (c->in_chop == NULL || c->out_chop == NULL)
     return aihw_last_status();
   const float g_a = c->dev[0]->granularity;
@@ -83,12 +86,15 @@ aihw_status aihw_chopped_fast_update(aihw_tile *tile, const float *x, const floa
   float *ds = xs + run * cols;
   for (int64_t b = 0; b < run; ++b) {
     const float *xb = x + (b0 + b) * in, *db = d + (b0 + b) * rows;
+    /* x carries the slice choppers for column transfers, the read-side ones for rows */
+    const unsigned char *xc = p->transfer_columns ? c->in_chop : c->out_chop;
+    const unsigned char *dc = p->transfer_columns ? c->out_chop : c->in_chop;
     for (int64_t j = 0; j < cols; ++j) {
       const float v = j < in ? xb[j] : 1.0f; /* analog-bias input */
-      xs[b * cols + j] = c->in_chop[j] ? -v : v;
+      xs[b * cols + j] = xc[j] ? -v : v;
     }
     for (int64_t i = 0; i < rows; ++i)
-      ds[b * rows + i] = c->out_chop[i] ? -db[i] : db[i];
+      ds[b * rows + i] = dc[i] ? -db[i] : db[i];
   }
   if (p->auto_scale) { /* runs are single samples then (compound.c) */
     c->m_x = running(c->m_x, abs_max(x + b0 * in, in), p->auto_momentum, batch);
@@ -105,7 +111,7 @@ aihw_status aihw_chopped_fast_update(aihw_tile *tile, const float *x, const floa
 int aihw_chopped_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, float *v) {
   aihw_compound *c = tile->compound;
   const aihw_compound_params *p = &c->params;
-  const int64_t rows = tile->out_size, cols = tile->cols;
+  const int64_t cols = tile->cols;
   float lr_t = c->transfer_lr[0] * (p->scale_transfer_lr ? lr : 1.0f);
   if (c->gamma[0] > 0.0f && c->gamma[1] > 0.0f)
     lr_t *= c->gamma[0] / c->gamma[1];
@@ -117,9 +123,10 @@ int aihw_chopped_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, 
   const int c_in = c->in_chop[col];
   float *h = c->buffer[0];
   int any = 0;
-  for (int64_t o = 0; o < rows; ++o) {
+  for (int64_t o = 0; o < c->n_out; ++o) {
+    const int64_t e = aihw_chopped_index(c, cols, col, o);
     const float sign = (c_in ^ c->out_chop[o]) ? -1.0f : 1.0f;
-    float hv = (p->no_buffer ? 0.0f : h[o * cols + col]) + lr_scale * a[o] * sign;
+    float hv = (p->no_buffer ? 0.0f : h[e]) + lr_scale * a[o] * sign;
     float n = 0.0f;
     if (fabsf(hv) >= 1.0f) {
       n = truncf(hv);
@@ -127,7 +134,7 @@ int aihw_chopped_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, 
       hv = p->forget_buffer ? hv * p->momentum : hv - (1.0f - p->momentum) * n;
       any = 1;
     }
-    h[o * cols + col] = hv;
+    h[e] = hv;
     v[o] = -n;
   }
   return any;
@@ -136,7 +143,7 @@ int aihw_chopped_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, 
 void aihw_chopped_after_transfer(aihw_tile *tile, int64_t col, uint64_t op) {
   aihw_compound *c = tile->compound;
   const aihw_compound_params *p = &c->params;
-  const int64_t rows = tile->out_size, cols = tile->cols;
+  const int64_t rows = c->n_out, cols = c->n_slices;
   if (p->in_chop_prob > 0.0f) {
     if (p->in_chop_random) {
       float u;
@@ -175,9 +182,9 @@ AIHW_API aihw_status aihw_tile_compound_get_choppers(const aihw_tile *tile, floa
   if (tile->compound == NULL || !tile->compound->chopped)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "%s: the tile has no ChoppedTransferCompound device", fn);
-  if (cols != tile->cols || rows != tile->out_size)
+  if (cols != tile->compound->n_slices || rows != tile->compound->n_out)
     return aihw_error(AIHW_ERR_SHAPE, "%s: choppers are [%lld] and [%lld]", fn,
-                      (long long)tile->cols, (long long)tile->out_size);
+                      (long long)tile->compound->n_slices, (long long)tile->compound->n_out);
   for (int64_t j = 0; j < cols; ++j)
     in[j] = tile->compound->in_chop[j] ? -1.0f : 1.0f;
   for (int64_t i = 0; i < rows; ++i)

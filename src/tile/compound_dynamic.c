@@ -44,7 +44,7 @@ aihw_status aihw_dynamic_init(aihw_tile *tile) {
   const size_t size = (size_t)(tile->out_size * tile->cols);
   c->running_mean = aihw_calloc_array(size, sizeof(float), "AGAD running mean");
   c->past_mean = aihw_calloc_array(size, sizeof(float), "AGAD past mean");
-  c->chop_switched = aihw_calloc_array((size_t)tile->cols, 1, "AGAD chopper switches");
+  c->chop_switched = aihw_calloc_array((size_t)c->n_slices, 1, "AGAD chopper switches");
   if (c->running_mean == NULL || c->past_mean == NULL || c->chop_switched == NULL)
     return aihw_last_status();
   return AIHW_OK;
@@ -58,7 +58,7 @@ static int64_t chopper_period(const aihw_compound_params *p) {
 int aihw_dynamic_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, float *v) {
   aihw_compound *c = tile->compound;
   const aihw_compound_params *p = &c->params;
-  const int64_t rows = tile->out_size, cols = tile->cols;
+  const int64_t cols = tile->cols;
   const int64_t period = chopper_period(p);
   const int64_t cur = c->transfer_counter % period + 1;
   const float mu_raw = p->tail_weightening / (float)period;
@@ -81,8 +81,8 @@ int aihw_dynamic_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, 
   const int c_in = c->in_chop[col];
   float *h = c->buffer[0];
   int any = 0;
-  for (int64_t o = 0; o < rows; ++o) {
-    const int64_t e = o * cols + col;
+  for (int64_t o = 0; o < c->n_out; ++o) {
+    const int64_t e = aihw_chopped_index(c, cols, col, o);
     if (switched)
       c->past_mean[e] = c->running_mean[e];
     const float sign = (c_in ^ c->out_chop[o]) ? -1.0f : 1.0f;
@@ -110,7 +110,7 @@ int aihw_dynamic_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, 
 void aihw_dynamic_after_transfer(aihw_tile *tile, int64_t col, uint64_t op) {
   aihw_compound *c = tile->compound;
   const aihw_compound_params *p = &c->params;
-  const int64_t rows = tile->out_size, cols = tile->cols;
+  const int64_t rows = c->n_out, cols = c->n_slices;
   const int64_t period = chopper_period(p);
   int flip = c->transfer_counter % period + 1 == period;
   if (p->in_chop_random) {

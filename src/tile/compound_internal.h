@@ -30,8 +30,9 @@ typedef struct aihw_compound {
   float *buffer[AIHW_COMPOUND_MAX_DEVICES]; /* Buffered/Chopped H_k, k < n - 1 */
   /* ChoppedTransfer (compound_chopped.c) */
   int chopped;
-  unsigned char *in_chop;  /* [cols] 1 = sign flipped */
-  unsigned char *out_chop; /* [rows] */
+  int64_t n_slices, n_out;  /* transfer slices (cols; rows for row transfers), read length */
+  unsigned char *in_chop;  /* [n_slices] 1 = sign flipped */
+  unsigned char *out_chop; /* [n_out] */
   float m_x, m_d;          /* auto_scale running maxima */
   int64_t transfer_counter;
   int64_t auto_every;      /* transfer_every < 0: vectors between transfers */
@@ -65,8 +66,13 @@ void aihw_compound_reduce(aihw_tile *tile);
 aihw_status aihw_chopped_fast_update(aihw_tile *tile, const float *x, const float *d,
                                      int64_t b0, int64_t b1, int64_t batch, float lr,
                                      uint64_t op0);
-/* Buffer step of column `col` from its read a[rows]: writes d = v[rows] for the transfer
- * update, returns 1 if any element is non-zero. */
+/* Buffer step of slice `col` (a column, or a row for row transfers) from its read
+ * a[n_out]: writes d = v[n_out] for the transfer update, returns 1 if any element is
+ * non-zero. The buffer element of (slice, output o) is aihw_chopped_index(). */
+static inline int64_t aihw_chopped_index(const aihw_compound *c, int64_t cols, int64_t slice,
+                                         int64_t o) {
+  return c->params.transfer_columns ? o * cols + slice : slice * cols + o;
+}
 int aihw_chopped_buffer(aihw_tile *tile, const float *a, int64_t col, float lr, float *v);
 /* Chopper flips after the transfer of column `col` (stream op of that transfer). */
 void aihw_chopped_after_transfer(aihw_tile *tile, int64_t col, uint64_t op);

@@ -133,7 +133,7 @@ aihw_status aihw_compound_state_export(const aihw_tile *t, aihw_st_dict *dict,
   if (c->mixed)
     AIHW_TRY(put(dict, prefix, "compound.chi", AIHW_ST_F32, wshape, 2, c->chi));
   if (c->dynamic) {
-    const size_t ishape[1] = {(size_t)t->cols};
+    const size_t ishape[1] = {(size_t)c->n_slices};
     AIHW_TRY(put(dict, prefix, "compound.running_mean", AIHW_ST_F32, wshape, 2,
                  c->running_mean));
     AIHW_TRY(put(dict, prefix, "compound.past_mean", AIHW_ST_F32, wshape, 2, c->past_mean));
@@ -142,7 +142,7 @@ aihw_status aihw_compound_state_export(const aihw_tile *t, aihw_st_dict *dict,
   }
   if (!c->chopped)
     return AIHW_OK;
-  const size_t ishape[1] = {(size_t)t->cols}, oshape[1] = {(size_t)t->out_size}, two[1] = {2};
+  const size_t ishape[1] = {(size_t)c->n_slices}, oshape[1] = {(size_t)c->n_out}, two[1] = {2};
   const float m[2] = {c->m_x, c->m_d};
   AIHW_TRY(put(dict, prefix, "compound.chop_in", AIHW_ST_U8, ishape, 1, c->in_chop));
   AIHW_TRY(put(dict, prefix, "compound.chop_out", AIHW_ST_U8, oshape, 1, c->out_chop));
@@ -314,7 +314,7 @@ aihw_status aihw_compound_state_prepare(const aihw_tile *t, const aihw_st_dict *
                          p->counters, r.name);
   }
   if (s == AIHW_OK && c->chopped) {
-    const size_t ishape[1] = {(size_t)t->cols}, oshape[1] = {(size_t)t->out_size};
+    const size_t ishape[1] = {(size_t)c->n_slices}, oshape[1] = {(size_t)c->n_out};
     const size_t two[1] = {2};
     const void *v = NULL;
     s = fetch(&r, "compound.chop_in", AIHW_ST_U8, ishape, 1, &v);
@@ -356,7 +356,7 @@ aihw_status aihw_compound_state_prepare(const aihw_tile *t, const aihw_st_dict *
     s = fetch_finite(&r, "compound.running_mean", wshape, &p->running_mean);
     if (s == AIHW_OK)
       s = fetch_finite(&r, "compound.past_mean", wshape, &p->past_mean);
-    const size_t ishape[1] = {(size_t)t->cols};
+    const size_t ishape[1] = {(size_t)c->n_slices};
     const void *v = NULL;
     if (s == AIHW_OK)
       s = fetch(&r, "compound.chop_switched", AIHW_ST_U8, ishape, 1, &v);
@@ -398,9 +398,9 @@ void aihw_compound_state_commit(aihw_tile *t, struct aihw_compound_plan *p) {
     }
   }
   if (p->chop_in != NULL)
-    memcpy(c->in_chop, p->chop_in, (size_t)t->cols);
+    memcpy(c->in_chop, p->chop_in, (size_t)c->n_slices);
   if (p->chop_out != NULL)
-    memcpy(c->out_chop, p->chop_out, (size_t)t->out_size);
+    memcpy(c->out_chop, p->chop_out, (size_t)c->n_out);
   if (p->chop_m != NULL) {
     c->m_x = p->chop_m[0];
     c->m_d = p->chop_m[1];
@@ -418,7 +418,7 @@ void aihw_compound_state_commit(aihw_tile *t, struct aihw_compound_plan *p) {
   if (p->past_mean != NULL)
     memcpy(c->past_mean, p->past_mean, bytes);
   if (p->chop_switched != NULL)
-    memcpy(c->chop_switched, p->chop_switched, (size_t)t->cols);
+    memcpy(c->chop_switched, p->chop_switched, (size_t)c->n_slices);
   for (int k = 0; k < c->n; ++k) { /* drift state: loaded, or cleared when absent */
     aihw_free(c->drift_w0[k]);
     aihw_free(c->drift_prev[k]);

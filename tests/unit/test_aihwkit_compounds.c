@@ -2,8 +2,8 @@
  * aihwkit 1.1.0 value by value (tests/data/aihwkit/compound_device.json, produced by
  * scripts/aihwkit/crosscheck_compounds.py, whose docstring states the recipe): exact
  * ConstantStep devices and DETERMINISTIC_IMPLICIT counts make both simulators' results
- * deterministic, so for each of the 12 cases (OneSided update and copy_inverted,
- * MixedPrecision x 3, AGAD x 5, row transfers of TTv1 and TTv2) after each of 12 update calls (batches 2, 1, 3, ...) the sub-device
+ * deterministic, so for each of the 14 cases (OneSided update and copy_inverted,
+ * MixedPrecision x 3, AGAD x 6, row transfers of TTv1, TTv2, c-TTv2 and AGAD) after each of 12 update calls (batches 2, 1, 3, ...) the sub-device
  * weights, the visible weights, MixedPrecision's chi and AGAD's buffer, running / past
  * means and input choppers must agree up to float rounding: 2e-5 on weights and buffers
  * (sums of up to a few hundred steps of 0.01 in float, differently ordered), 1e-6 on
@@ -37,6 +37,7 @@ static void set_param(aihw_compound_params *p, const cJSON *item) {
   else if (strcmp(k, "forget_buffer") == 0) p->forget_buffer = b;
   else if (strcmp(k, "momentum") == 0) p->momentum = v;
   else if (strcmp(k, "buffer_cap") == 0) p->buffer_cap = v;
+  else if (strcmp(k, "out_chop_prob") == 0) p->out_chop_prob = v;
   else if (strcmp(k, "no_buffer") == 0) p->no_buffer = b;
   else if (strcmp(k, "copy_inverted") == 0) p->copy_inverted = b;
   else if (strcmp(k, "auto_scale") == 0) p->auto_scale = b;
@@ -78,6 +79,20 @@ static void compare(const char *what, const char *key, const float *got, const c
   free(want);
 }
 
+/* Input (slice) choppers: one per column, or per row for row transfers. */
+static void compare_choppers(const aihw_tile *t, const cJSON *ex, const char *key, int by_cols,
+                             int64_t rows, int64_t cols) {
+  const int64_t n_in = by_cols ? cols : rows, n_out = by_cols ? rows : cols;
+  float in[16], out[16];
+  CHECK_OK(aihw_tile_compound_get_choppers(t, in, n_in, out, n_out));
+  size_t nc = 0;
+  float *want = golden_floats(ex, key, &nc);
+  CHECK(nc == (size_t)n_in);
+  for (int64_t j = 0; j < n_in && j < (int64_t)nc; ++j)
+    CHECK((in[j] < 0.0f) == (want[j] != 0.0f));
+  free(want);
+}
+
 static void run_case(const cJSON *cs, int64_t rows, int64_t cols) {
   const char *name = cJSON_GetObjectItemCaseSensitive(cs, "name")->valuestring;
   const aihw_compound_type type =
@@ -88,7 +103,7 @@ static void run_case(const cJSON *cs, int64_t rows, int64_t cols) {
     c.compound.devices[k].reset_std = 0.0f;
   c.compound.refresh_forward.is_perfect = 1;
   c.compound.refresh_update = exact_update();
-  if (type == AIHW_COMPOUND_DYNAMIC_TRANSFER)
+  if (type == AIHW_COMPOUND_DYNAMIC_TRANSFER || type == AIHW_COMPOUND_CHOPPED_TRANSFER)
     c.compound.transfer_update.desired_bl = 1;
   const cJSON *item;
   cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(cs, "params")) set_param(&c.compound, item);
@@ -133,15 +148,10 @@ static void run_case(const cJSON *cs, int64_t rows, int64_t cols) {
       CHECK_OK(aihw_tile_compound_get_means(t, got, past, rows, cols));
       compare(what, "running_mean", got, ex, size, 1e-6);
       compare(what, "past_mean", past, ex, size, 1e-6);
-      float in[16], out[16];
-      CHECK_OK(aihw_tile_compound_get_choppers(t, in, cols, out, rows));
-      size_t nc = 0;
-      float *want = golden_floats(ex, "in_chopper", &nc);
-      CHECK(nc == (size_t)cols);
-      for (int64_t j = 0; j < cols; ++j)
-        CHECK((in[j] < 0.0f) == (want[j] != 0.0f));
-      free(want);
+      compare_choppers(t, ex, "in_chopper", c.compound.transfer_columns, rows, cols);
     }
+    if (cJSON_GetObjectItemCaseSensitive(ex, "in_chopper_only") != NULL)
+      compare_choppers(t, ex, "in_chopper_only", c.compound.transfer_columns, rows, cols);
   }
   CHECK(call == 12);
   free(got);
@@ -159,7 +169,7 @@ static void test_against_aihwkit(void) {
     run_case(cs, rows, cols);
     ++cases;
   }
-  CHECK(cases == 12);
+  CHECK(cases == 14);
   cJSON_Delete(root);
 }
 
