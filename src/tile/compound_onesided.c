@@ -77,7 +77,8 @@ void aihw_onesided_set_weights(aihw_tile *tile, const float *w) {
     gp[e] = w[e] > 0.0f ? w[e] : 0.0f;
     gm[e] = w[e] < 0.0f ? -w[e] : 0.0f;
   }
-  c->update_count = 0;
+  c->update_count = 0; /* aihwkit's onSetWeights resets the counters */
+  c->refresh_count = 0;
 }
 
 /* Resets the marked elements of sub-device k (file comment). */
