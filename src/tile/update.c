@@ -33,6 +33,7 @@
 #include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/finite.h"
 #include "core/rng.h"
 #include "physics/device_math.h"
 #include "physics/periphery_math.h"
@@ -40,6 +41,7 @@
 #include "tile/tile_internal.h"
 
 int aihw_update_reference_path = 0;
+int aihw_update_sparse_mode = 0;
 
 int aihw_tile_is_pulsed(const aihw_tile *tile) {
   return tile->devices != NULL && tile->config.update.pulse_type != AIHW_PULSE_NONE &&
@@ -47,14 +49,6 @@ int aihw_tile_is_pulsed(const aihw_tile *tile) {
 }
 
 /* ---------------------------------------------------------------------------------- */
-/* Shared helpers */
-
-static int64_t first_non_finite_f(const float *v, int64_t n) {
-  for (int64_t k = 0; k < n; ++k)
-    if (!isfinite(v[k]))
-      return k;
-  return -1;
-}
 
 void aihw_tile_apply_write_noise(aihw_tile *tile, uint64_t op, const unsigned char *mask,
                                  float *scratch) {
@@ -109,13 +103,9 @@ void aihw_tile_clip_to_device_bounds(aihw_tile *tile) {
  * rounding of the sums), computed in double, where it cannot overflow. */
 static aihw_status check_exact_range(const aihw_tile *tile, const float *x, int64_t batch,
                                      const float *d, float lr, const char *fn) {
-  float max_x = 0.0f, max_d = 0.0f, max_w = 0.0f;
-  for (int64_t k = 0; k < batch * tile->in_size; ++k)
-    max_x = fmaxf(max_x, fabsf(x[k]));
-  for (int64_t k = 0; k < batch * tile->out_size; ++k)
-    max_d = fmaxf(max_d, fabsf(d[k]));
-  for (int64_t e = 0; e < tile->out_size * tile->cols; ++e)
-    max_w = fmaxf(max_w, fabsf(tile->weights[e]));
+  const float max_x = aihw_max_abs(x, batch * tile->in_size);
+  const float max_d = aihw_max_abs(d, batch * tile->out_size);
+  const float max_w = aihw_max_abs(tile->weights, tile->out_size * tile->cols);
   const double step = (double)lr * (double)batch * (double)max_d * (double)max_x;
   if ((double)max_w + step < 0.5 * (double)FLT_MAX)
     return AIHW_OK;
@@ -181,6 +171,11 @@ typedef struct update_plan {
   uint32_t *x_bits;    /* [batch][cols][words] */
   uint32_t *d_bits;    /* [batch][rows][words] */
   signed char *x_sign; /* [batch][cols]: sign of x_j if it fires at all, else 0 */
+  int32_t *x_list;     /* [batch][cols]: the columns with x_sign != 0, ascending */
+  int32_t *x_nfire;    /* [batch]: their number */
+  int32_t *row_start;  /* [rows + 1]: row i's firing samples are */
+  int32_t *row_samples; /* row_samples[row_start[i] .. row_start[i + 1]), ascending: the
+                          samples b with a train (BL > 0) whose d_i fires */
   signed char *d_sign; /* [batch][rows] */
   float *x_count;      /* dense: [batch][cols] signed (MEAN_COUNT: counts; IMPLICIT: p) */
   float *d_count;      /* dense: [batch][rows] */
@@ -195,37 +190,59 @@ static void make_trains(const aihw_tile *tile, const aihw_update_params *up, uin
                         float scale, int bl, int words, uint32_t *bits, signed char *sign,
                         float *prob, float *uni) {
   const float res = probability_res(up, up->res);
-  memset(bits, 0, (size_t)(n * words) * sizeof(uint32_t));
   if (up->sto_round && res > 0.0f) {
     aihw_rng_stream s = aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op,
                                              AIHW_RNG_PROBABILITY_ROUND, purpose);
     aihw_rng_fill_uniform(&s, 0, 0, uni, (size_t)n);
-  }
-  for (int64_t j = 0; j < n; ++j) {
-    const float value = j < n_real ? v[j] : 1.0f; /* analog-bias input */
-    float pp = fabsf(value) * scale;
-    pp = aihw_discretize(pp, res, up->sto_round, up->sto_round ? uni[j] : 0.5f);
-    prob[j] = pp;
-    sign[j] = pp > 0.0f ? (value > 0.0f ? 1 : -1) : 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const float value = j < n_real ? v[j] : 1.0f; /* analog-bias input */
+      prob[j] = aihw_discretize(fabsf(value) * scale, res, 1, uni[j]);
+    }
+  } else {
+    for (int64_t j = 0; j < n_real; ++j)
+      prob[j] = aihw_discretize(fabsf(v[j]) * scale, res, 0, 0.5f);
+    for (int64_t j = n_real; j < n; ++j) /* analog-bias input 1 */
+      prob[j] = aihw_discretize(scale, res, 0, 0.5f);
   }
   aihw_rng_stream s =
       aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op, purpose, 0);
-  for (int t = 0; t < bl; ++t) {
-    aihw_rng_fill_uniform(&s, (uint32_t)t, 0, uni, (size_t)n);
-    const uint32_t bit = 1u << (t & 31);
-    uint32_t *word = bits + (t >> 5);
-    for (int64_t j = 0; j < n; ++j)
-      if (prob[j] > uni[j])
-        word[j * words] |= bit;
+  if (words == 1) { /* branch-free, vectorised: bit t of bits[j] */
+    memset(bits, 0, (size_t)n * sizeof(uint32_t));
+    for (int t = 0; t < bl; ++t) {
+      aihw_rng_fill_uniform(&s, (uint32_t)t, 0, uni, (size_t)n);
+      for (int64_t j = 0; j < n; ++j)
+        bits[j] |= (uint32_t)(prob[j] > uni[j]) << t;
+    }
+  } else {
+    memset(bits, 0, (size_t)(n * words) * sizeof(uint32_t));
+    for (int t = 0; t < bl; ++t) {
+      aihw_rng_fill_uniform(&s, (uint32_t)t, 0, uni, (size_t)n);
+      const uint32_t bit = 1u << (t & 31);
+      uint32_t *word = bits + (t >> 5);
+      for (int64_t j = 0; j < n; ++j)
+        if (prob[j] > uni[j])
+          word[j * words] |= bit;
+    }
   }
-  /* An element that never fired takes part in no coincidence: sign 0 lets the row loops
-   * skip it (with small gradients most d rows fire nothing). */
-  for (int64_t j = 0; j < n; ++j) {
+  /* The sign of a firing element; 0 for one that never fired, so that it takes part in
+   * no coincidence and the row loops skip it (with small gradients most d rows fire
+   * nothing). A probability of 0 never fires (no uniform is below 0). */
+  if (words == 1) { /* branch-free, vectorised */
+    for (int64_t j = 0; j < n_real; ++j)
+      sign[j] = (signed char)((int)(bits[j] != 0) * (2 * (int)(v[j] > 0.0f) - 1));
+  } else {
+    for (int64_t j = 0; j < n_real; ++j) {
+      uint32_t any = 0;
+      for (int w = 0; w < words; ++w)
+        any |= bits[j * words + w];
+      sign[j] = any == 0 ? 0 : (v[j] > 0.0f ? 1 : -1);
+    }
+  }
+  for (int64_t j = n_real; j < n; ++j) { /* analog-bias input 1 */
     uint32_t any = 0;
     for (int w = 0; w < words; ++w)
       any |= bits[j * words + w];
-    if (any == 0)
-      sign[j] = 0;
+    sign[j] = any != 0;
   }
 }
 
@@ -433,6 +450,15 @@ static inline int count_at(const update_plan *pl, int64_t b, int64_t i, int64_t 
                                            : (int)rintf(bl * dc * xc);
 }
 
+/* Whether sample b's coincidences are counted over its firing columns only (x_list)
+ * rather than over every column: the same counts either way; the list is cheaper when
+ * few columns fire (small gradients, short trains under update management). */
+static inline int use_sparse_sample(const update_plan *pl, int64_t b) {
+  if (aihw_update_sparse_mode != 0)
+    return aihw_update_sparse_mode == 2;
+  return (int64_t)pl->x_nfire[b] * 4 < pl->cols;
+}
+
 /* Applies the samples of row i in order, single steps, for the columns j with
  * active[j] != 0 (active NULL: all). The normals of sample b are elements 0 .. T-1 of
  * stream (op + b, STEP_NOISE, round 0, row i), T = the row's number of steps over those
@@ -453,21 +479,29 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
       return;
   }
   int *count = rc->count;
-  for (int64_t b = 0; b < pl->batch; ++b) {
-    if (pl->samples[b].bl == 0 || pl->d_sign[b * pl->rows + i] == 0)
-      continue;
-    if (list != NULL)
-      for (int64_t e = 0; e < n_list; ++e)
-        count[e] = count_at(pl, b, i, list[e]);
+  for (int32_t e_b = pl->row_start[i]; e_b < pl->row_start[i + 1]; ++e_b) {
+    const int64_t b = pl->row_samples[e_b];
+    /* The columns of this sample: the mask's list, the sample's firing columns (the
+     * others have count 0, so the steps and their normals' element numbers are those of
+     * the whole row), or every column. */
+    const int32_t *slist = list;
+    int64_t sn = n_list;
+    if (list == NULL && use_sparse_sample(pl, b)) {
+      slist = pl->x_list + b * cols;
+      sn = pl->x_nfire[b];
+    }
+    if (slist != NULL)
+      for (int64_t e = 0; e < sn; ++e)
+        count[e] = count_at(pl, b, i, slist[e]);
     else
       row_counts(pl, b, i, NULL, count);
     size_t total = 0;
-    for (int64_t e = 0; e < n_list; ++e)
+    for (int64_t e = 0; e < sn; ++e)
       total += (size_t)(count[e] < 0 ? -count[e] : count[e]);
     if (total == 0)
       continue;
     if (!noisy) {
-      apply_counts_dispatch(rc, i, list, n_list, count, NULL);
+      apply_counts_dispatch(rc, i, slist, sn, count, NULL);
       continue;
     }
     aihw_rng_stream st =
@@ -476,22 +510,23 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
                              rc->tile->rng_noise_round);
     if (total <= rc->xi_capacity) {
       aihw_rng_fill_normal(&st, (uint32_t)i, 0, rc->xi, total);
-      apply_counts_dispatch(rc, i, list, n_list, count, rc->xi);
+      apply_counts_dispatch(rc, i, slist, sn, count, rc->xi);
       continue;
     }
     /* More steps than the scratch holds: apply the list in pieces whose steps fit, keeping
      * each piece's normals at their element numbers of the whole row. */
-    if (list == NULL) { /* pieces need explicit columns */
-      list = rc->list;
+    if (slist == NULL) { /* pieces need explicit columns */
+      int32_t *all = rc->list;
       for (int64_t j = 0; j < cols; ++j)
-        list[j] = (int32_t)j;
+        all[j] = (int32_t)j;
+      slist = all;
     }
     size_t first = 0;
     int64_t e0 = 0;
-    while (e0 < n_list) {
+    while (e0 < sn) {
       size_t len = 0;
       int64_t e1 = e0;
-      while (e1 < n_list) {
+      while (e1 < sn) {
         size_t n = (size_t)(count[e1] < 0 ? -count[e1] : count[e1]);
         if (len + n + 4 > rc->xi_capacity && e1 > e0)
           break;
@@ -501,7 +536,7 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
       /* normals first .. first+len-1, drawn from the aligned start below first */
       const size_t aligned = first / 4 * 4, lead = first - aligned;
       aihw_rng_fill_normal(&st, (uint32_t)i, aligned, rc->xi, lead + len);
-      apply_counts_dispatch(rc, i, list + e0, e1 - e0, count + e0, rc->xi + lead);
+      apply_counts_dispatch(rc, i, slist + e0, e1 - e0, count + e0, rc->xi + lead);
       first += len;
       e0 = e1;
     }
@@ -521,42 +556,77 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
 #define AIHW_AGGREGATE_SIGMAS 9.0f
 
 static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
-                              unsigned char *single, float *path) {
+                              unsigned char *single, float *path, int32_t *touched) {
   const update_plan *pl = rc->pl;
   const aihw_device_state *s = rc->tile->devices;
   const int64_t cols = pl->cols;
   float *pos = path, *hi = path + cols, *lo = path + 2 * cols;
   const float *su = s->scale_up + i * cols, *sd = s->scale_down + i * cols;
-  memset(net, 0, (size_t)cols * sizeof(int));
-  memset(total, 0, (size_t)cols * sizeof(int));
-  memset(path, 0, (size_t)(3 * cols) * sizeof(float));
+  /* net, total, path and single are zero on entry and left zero (per-thread scratch). */
+  const int32_t *fire = pl->row_samples + pl->row_start[i];
+  const int64_t n_fire = pl->row_start[i + 1] - pl->row_start[i];
+  if (n_fire == 0)
+    return;
+  int64_t work = 0;
+  for (int64_t e_b = 0; e_b < n_fire; ++e_b)
+    work += pl->x_nfire[fire[e_b]];
+  /* Gather: per column the net and total counts and the mean path's extremes, over the
+   * samples in order. A sample with count 0 leaves pos, hi and lo unchanged, so visiting
+   * only the coincidences (sparse) gives the same floats as visiting every column. */
+  const int sparse = aihw_update_sparse_mode != 0 ? aihw_update_sparse_mode == 2
+                                                  : work * 4 < n_fire * cols;
+  int64_t n_touched = 0;
   int *count = rc->count;
-  for (int64_t b = 0; b < pl->batch; ++b) {
-    if (pl->samples[b].bl == 0 || pl->d_sign[b * pl->rows + i] == 0)
-      continue;
-    row_counts(pl, b, i, NULL, count);
-    for (int64_t j = 0; j < cols; ++j) {
-      const int c = count[j];
-      net[j] += c;
-      total[j] += c < 0 ? -c : c;
+  if (!sparse) {
+    for (int64_t e_b = 0; e_b < n_fire; ++e_b) {
+      row_counts(pl, fire[e_b], i, NULL, count);
+      for (int64_t j = 0; j < cols; ++j) {
+        const int c = count[j];
+        net[j] += c;
+        total[j] += c < 0 ? -c : c;
+      }
+      /* mean path (separate loop so that both vectorise) */
+      for (int64_t j = 0; j < cols; ++j) {
+        const float c = (float)count[j];
+        const float scale = c > 0.0f ? sd[j] : su[j];
+        const float p = pos[j] - c * scale;
+        pos[j] = p;
+        hi[j] = p > hi[j] ? p : hi[j];
+        lo[j] = p < lo[j] ? p : lo[j];
+      }
     }
-    /* mean path (separate loop so that both vectorise) */
-    for (int64_t j = 0; j < cols; ++j) {
-      const float c = (float)count[j];
-      const float scale = c > 0.0f ? sd[j] : su[j];
-      const float p = pos[j] - c * scale;
-      pos[j] = p;
-      hi[j] = p > hi[j] ? p : hi[j];
-      lo[j] = p < lo[j] ? p : lo[j];
+    for (int64_t j = 0; j < cols; ++j)
+      if (total[j] != 0)
+        touched[n_touched++] = (int32_t)j;
+  } else {
+    for (int64_t e_b = 0; e_b < n_fire; ++e_b) {
+      const int64_t b = fire[e_b];
+      const int32_t *xl = pl->x_list + b * cols;
+      const int64_t nx = pl->x_nfire[b];
+      for (int64_t e = 0; e < nx; ++e) {
+        const int64_t j = xl[e];
+        const int ci = count_at(pl, b, i, j);
+        if (ci == 0)
+          continue;
+        if (total[j] == 0)
+          touched[n_touched++] = (int32_t)j;
+        net[j] += ci;
+        total[j] += ci < 0 ? -ci : ci;
+        const float c = (float)ci;
+        const float scale = c > 0.0f ? sd[j] : su[j];
+        const float p = pos[j] - c * scale;
+        pos[j] = p;
+        hi[j] = p > hi[j] ? p : hi[j];
+        lo[j] = p < lo[j] ? p : lo[j];
+      }
     }
   }
   const float sigma = rc->rule.dw_min_std;
-  int any_single = 0, any_aggregate = 0;
-  for (int64_t j = 0; j < cols; ++j) {
+  int any_single = 0;
+  int64_t n_aggregate = 0;
+  for (int64_t t = 0; t < n_touched; ++t) {
+    const int64_t j = touched[t];
     const int64_t k = i * cols + j;
-    single[j] = 0;
-    if (total[j] == 0)
-      continue;
     const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
     const float var = sigma * sigma * ((float)ups * su[j] * su[j] + (float)downs * sd[j] * sd[j]);
     const float reach = AIHW_AGGREGATE_SIGMAS * sqrtf(var);
@@ -565,29 +635,45 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
     const float margin = 1e-6f * (fabsf(w) + fabsf(hi[j]) + fabsf(lo[j]) + reach);
     if (w + hi[j] + reach + margin < s->max_bound[k] &&
         w + lo[j] - reach - margin > s->min_bound[k]) {
-      any_aggregate = 1;
+      ++n_aggregate;
     } else {
       single[j] = 1;
       any_single = 1;
     }
   }
-  if (any_aggregate) {
-    float *xi = rc->xi;
-    if (sigma > 0.0f) {
-      aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
-                                                rc->op, AIHW_RNG_STEP_NOISE,
-                                                rc->tile->rng_noise_round + 1);
-      aihw_rng_fill_normal(&st, (uint32_t)i, 0, xi, (size_t)(2 * cols));
+  if (n_aggregate > 0) {
+    /* Normals 2j and 2j+1 of stream (op, STEP_NOISE, round + 1, row i): filled for the
+     * whole row when many columns need them, else block by block (the same values). */
+    aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
+                                              rc->op, AIHW_RNG_STEP_NOISE,
+                                              rc->tile->rng_noise_round + 1);
+    const int bulk = sigma > 0.0f && (aihw_update_sparse_mode != 0
+                                          ? aihw_update_sparse_mode == 1
+                                          : n_aggregate * 8 >= cols);
+    uint32_t *blocks = (uint32_t *)(void *)rc->list; /* free until row_single_steps */
+    if (bulk) {
+      aihw_rng_fill_normal(&st, (uint32_t)i, 0, rc->xi, (size_t)(2 * cols));
+    } else if (sigma > 0.0f) {
+      int64_t n_blocks = 0;
+      for (int64_t t = 0; t < n_touched; ++t)
+        if (!single[touched[t]])
+          blocks[n_blocks++] = (uint32_t)(touched[t] >> 1);
+      aihw_rng_normal_blocks(&st, (uint32_t)i, blocks, (size_t)n_blocks, rc->xi);
     }
-    for (int64_t j = 0; j < cols; ++j) {
-      if (single[j] || total[j] == 0)
+    int64_t q = 0; /* aggregated devices so far: their block's normals at xi[4 q] */
+    for (int64_t t = 0; t < n_touched; ++t) {
+      const int64_t j = touched[t];
+      if (single[j])
         continue;
       const int64_t k = i * cols + j;
       const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
       float dw = (float)ups * su[j] - (float)downs * sd[j];
-      if (sigma > 0.0f)
-        dw += su[j] * sigma * sqrtf((float)ups) * xi[2 * j] -
-              sd[j] * sigma * sqrtf((float)downs) * xi[2 * j + 1];
+      if (sigma > 0.0f) {
+        const float *xi = bulk ? rc->xi + 2 * j : rc->xi + 4 * q + 2 * (j & 1);
+        dw += su[j] * sigma * sqrtf((float)ups) * xi[0] -
+              sd[j] * sigma * sqrtf((float)downs) * xi[1];
+      }
+      ++q;
       rc->w[k] += dw;
       if (rc->pulse_counts) {
         rc->pulse_counts[2 * k] += ups;
@@ -597,6 +683,13 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
   }
   if (any_single)
     row_single_steps(rc, i, single);
+  /* Leave the scratch zero for the next row. */
+  for (int64_t t = 0; t < n_touched; ++t) {
+    const int64_t j = touched[t];
+    net[j] = total[j] = 0;
+    pos[j] = hi[j] = lo[j] = 0.0f;
+    single[j] = 0;
+  }
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -637,17 +730,22 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   const size_t sz_xcnt = dense ? (size_t)(batch * cols) * sizeof(float) : 0;
   const size_t sz_dcnt = dense ? (size_t)(batch * rows) * sizeof(float) : 0;
   const size_t sz_sign = (size_t)(batch * (rows + cols));
+  const size_t sz_xlist = (size_t)(batch * cols) * sizeof(int32_t);
+  const size_t sz_xnfire = (size_t)batch * sizeof(int32_t);
+  const size_t sz_rstart = (size_t)(rows + 1) * sizeof(int32_t);
+  const size_t sz_rsamples = (size_t)(batch * rows) * sizeof(int32_t);
   const size_t xi_capacity = (size_t)(8 * big + bl_max + 64); /* >= one device's steps */
   const size_t sz_thread = (size_t)(2 * big) * sizeof(float) /* prob + uniforms */ +
-                           xi_capacity * sizeof(float) + (size_t)(5 * big) * sizeof(int) +
+                           xi_capacity * sizeof(float) + (size_t)(6 * big) * sizeof(int) +
                            (size_t)(3 * big) * sizeof(float) /* mean paths */ +
                            (size_t)big + 256;
   const size_t sz_touched = s->persistent != NULL ? (size_t)(rows * cols) : 0;
   /* every carve below rounds up to 64 bytes (8 carves), and so does each thread's slice
-   * (the stride): budget both, whatever the number of threads */
+   * (the stride): budget both, whatever the number of threads (12 carves) */
   const size_t thread_stride = (sz_thread + 63) / 64 * 64;
-  bytes = sz_plan + sz_xbits + sz_dbits + sz_xcnt + sz_dcnt + sz_sign + sz_touched +
-          (size_t)n_threads * thread_stride + 8 * 64;
+  bytes = sz_plan + sz_xbits + sz_dbits + sz_xcnt + sz_dcnt + sz_sign + sz_xlist +
+          sz_xnfire + sz_rstart + sz_rsamples + sz_touched +
+          (size_t)n_threads * thread_stride + 12 * 64;
   char *base = aihw_workspace_get(&tile->workspace, bytes);
   if (base == NULL)
     return aihw_last_status();
@@ -677,6 +775,10 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   AIHW_CARVE(pl.d_count, float *, sz_dcnt);
   AIHW_CARVE(pl.x_sign, signed char *, (size_t)(batch * cols));
   AIHW_CARVE(pl.d_sign, signed char *, (size_t)(batch * rows));
+  AIHW_CARVE(pl.x_list, int32_t *, sz_xlist);
+  AIHW_CARVE(pl.x_nfire, int32_t *, sz_xnfire);
+  AIHW_CARVE(pl.row_start, int32_t *, sz_rstart);
+  AIHW_CARVE(pl.row_samples, int32_t *, sz_rsamples);
   unsigned char *touched = NULL;
   if (sz_touched) {
     AIHW_CARVE(touched, unsigned char *, sz_touched);
@@ -704,6 +806,7 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
     if (sp.bl == 0) {
       memset(pl.x_sign + b * cols, 0, (size_t)cols);
       memset(pl.d_sign + b * rows, 0, (size_t)rows);
+      pl.x_nfire[b] = 0;
       continue;
     }
     const uint64_t op = op0 + (uint64_t)b;
@@ -718,9 +821,49 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
       make_dense(up, db, rows, rows, sp.a_scale, sp.bl, up->d_res_implicit,
                  pl.d_count + b * rows, pl.d_sign + b * rows);
     }
+    const signed char *xs = pl.x_sign + b * cols;
+    int32_t *xl = pl.x_list + b * cols;
+    int32_t n_fire = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      xl[n_fire] = (int32_t)j;
+      n_fire += xs[j] != 0;
+    }
+    pl.x_nfire[b] = n_fire;
   }
 
-  /* 2./3. Device steps, rows in parallel. */
+  /* Per row, its firing samples in order (CSR). */
+  memset(pl.row_start, 0, sz_rstart);
+  for (int64_t b = 0; b < batch; ++b) {
+    if (pl.samples[b].bl == 0)
+      continue;
+    const signed char *ds = pl.d_sign + b * rows;
+    for (int64_t i = 0; i < rows; ++i)
+      pl.row_start[i + 1] += ds[i] != 0;
+  }
+  for (int64_t i = 0; i < rows; ++i)
+    pl.row_start[i + 1] += pl.row_start[i];
+  {
+    int32_t *fill = (int32_t *)(void *)thread_base; /* next free slot per row */
+    memcpy(fill, pl.row_start, (size_t)rows * sizeof(int32_t));
+    for (int64_t b = 0; b < batch; ++b) {
+      if (pl.samples[b].bl == 0)
+        continue;
+      const signed char *ds = pl.d_sign + b * rows;
+      for (int64_t i = 0; i < rows; ++i)
+        if (ds[i] != 0)
+          pl.row_samples[fill[i]++] = (int32_t)b;
+    }
+  }
+
+  /* 2./3. Device steps, rows in parallel. The ConstantStep row sums (net, total counts,
+   * mean paths, flags) start zero and every row leaves them zero. */
+  for (int t = 0; t < n_threads; ++t) {
+    char *tb = thread_base + (size_t)t * thread_stride;
+    float *xi = (float *)(void *)(tb + (size_t)(2 * big) * sizeof(float));
+    int *ints = (int *)(void *)(xi + xi_capacity);
+    memset(ints + 2 * big, 0, (size_t)(2 * big) * sizeof(int));
+    memset(ints + 6 * big, 0, (size_t)(3 * big) * sizeof(float) + (size_t)big);
+  }
   aihw_step_rule rule = aihw_step_rule_make(&s->params);
   float *w = device_weights(tile);
   const int constant_step =
@@ -735,12 +878,13 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
     float *xi = (float *)(void *)(tb + (size_t)(2 * big) * sizeof(float));
     int *ints = (int *)(void *)(xi + xi_capacity);
     int32_t *list = (int32_t *)(ints + 4 * big);
-    float *path = (float *)(void *)(ints + 5 * big);
+    int32_t *touched_cols = (int32_t *)(ints + 5 * big);
+    float *path = (float *)(void *)(ints + 6 * big);
     unsigned char *flags = (unsigned char *)(path + 3 * big);
     row_context rc = {&pl, tile, rule, w, op0, ints, list, xi, xi_capacity, touched,
                       tile->pulse_counts};
     if (constant_step)
-      row_constant_step(&rc, i, ints + 2 * big, ints + 3 * big, flags, path);
+      row_constant_step(&rc, i, ints + 2 * big, ints + 3 * big, flags, path, touched_cols);
     else
       row_single_steps(&rc, i, NULL);
   }
@@ -779,11 +923,11 @@ AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t b
                       (double)lr);
   if (tile->cuda != NULL) /* backend dispatch (src/backend/tile_cuda.c); x, d may be device */
     return aihw_tile_cuda_update(tile, x, batch, in_size, d, out_size, lr);
-  int64_t k = first_non_finite_f(x, batch * in_size);
+  int64_t k = aihw_first_non_finite(x, batch * in_size);
   if (k >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: x[%lld][%lld] is %g; inputs must be finite",
                       fn, (long long)(k / in_size), (long long)(k % in_size), (double)x[k]);
-  k = first_non_finite_f(d, batch * out_size);
+  k = aihw_first_non_finite(d, batch * out_size);
   if (k >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: d[%lld][%lld] is %g; gradients must be finite",
                       fn, (long long)(k / out_size), (long long)(k % out_size), (double)d[k]);
