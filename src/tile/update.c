@@ -206,7 +206,27 @@ static void make_trains(const aihw_tile *tile, const aihw_update_params *up, uin
   }
   aihw_rng_stream s =
       aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op, purpose, 0);
-  if (words == 1) { /* branch-free, vectorised: bit t of bits[j] */
+  /* Few elements can fire (one-hot inputs of realistic writes and reads, sparse images):
+   * their uniforms block by block; an element of probability 0 never fires whatever its
+   * uniform, so the bits are those of the full fill. */
+  int64_t n_live = 0;
+  for (int64_t j = 0; j < n; ++j)
+    n_live += prob[j] > 0.0f;
+  const int by_element = aihw_update_sparse_mode != 0 ? aihw_update_sparse_mode == 2
+                                                     : n_live * 16 < n;
+  if (by_element) {
+    memset(bits, 0, (size_t)(n * words) * sizeof(uint32_t));
+    for (int64_t j = 0; j < n; ++j) {
+      if (!(prob[j] > 0.0f))
+        continue;
+      float u[4];
+      for (int t = 0; t < bl; ++t) {
+        aihw_rng_uniform4(&s, (uint32_t)t, (uint32_t)(j >> 2), u);
+        if (prob[j] > u[j & 3])
+          bits[j * words + (t >> 5)] |= 1u << (t & 31);
+      }
+    }
+  } else if (words == 1) { /* branch-free, vectorised: bit t of bits[j] */
     memset(bits, 0, (size_t)n * sizeof(uint32_t));
     for (int t = 0; t < bl; ++t) {
       aihw_rng_fill_uniform(&s, (uint32_t)t, 0, uni, (size_t)n);
@@ -340,6 +360,7 @@ typedef struct row_context {
   uint64_t op;            /* op counter of sample 0 of this call */
   int *count;             /* scratch [cols] */
   int32_t *list;          /* scratch [cols]: active columns */
+  int32_t *sample_list;   /* scratch [cols]: active columns of one sample */
   float *xi;              /* scratch normals */
   size_t xi_capacity;
   unsigned char *touched; /* [rows][cols] for write noise, or NULL */
@@ -489,6 +510,15 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
     if (list == NULL && use_sparse_sample(pl, b)) {
       slist = pl->x_list + b * cols;
       sn = pl->x_nfire[b];
+    } else if (list != NULL && pl->x_nfire[b] < n_list) {
+      /* the active columns among the sample's firing ones, still ascending */
+      const int32_t *xl = pl->x_list + b * cols;
+      int32_t *own = rc->sample_list;
+      sn = 0;
+      for (int64_t e = 0; e < pl->x_nfire[b]; ++e)
+        if (active[xl[e]])
+          own[sn++] = xl[e];
+      slist = own;
     }
     if (slist != NULL)
       for (int64_t e = 0; e < sn; ++e)
@@ -881,8 +911,8 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
     int32_t *touched_cols = (int32_t *)(ints + 5 * big);
     float *path = (float *)(void *)(ints + 6 * big);
     unsigned char *flags = (unsigned char *)(path + 3 * big);
-    row_context rc = {&pl, tile, rule, w, op0, ints, list, xi, xi_capacity, touched,
-                      tile->pulse_counts};
+    row_context rc = {&pl, tile, rule, w, op0, ints, list, ints + big, xi, xi_capacity,
+                      touched, tile->pulse_counts};
     if (constant_step)
       row_constant_step(&rc, i, ints + 2 * big, ints + 3 * big, flags, path, touched_cols);
     else

@@ -1,6 +1,7 @@
 /* The pulsed update's two ways of visiting coincidences give the same bits: every column
  * of a firing sample (dense) or only the columns whose x fires (sparse), with the
- * ConstantStep normals drawn for the whole row or block by block (src/tile/update.c,
+ * ConstantStep normals drawn for the whole row or block by block, the trains' uniforms
+ * filled for every element or only for those that can fire (src/tile/update.c,
  * aihw_update_sparse_mode). Checked on weights, hidden parameters and pulse counters
  * after several updates, over device models, train lengths (one and two words), sparse
  * and dense inputs, an analog bias column, write noise and devices at their bounds. */
@@ -84,6 +85,8 @@ static void dense_and_sparse_visits_give_the_same_bits(void) {
       {AIHW_DEVICE_CONSTANT_STEP, 45, 0, 0.5f, 0.05f, 1, 0.0f, 0.02f},
       /* write noise (persistent weights) */
       {AIHW_DEVICE_LINEAR_STEP, 31, 1, 0.7f, 0.1f, 0, 1.0f, 0.3f},
+      /* one-hot-like inputs (realistic writes): the bounds near, single steps masked */
+      {AIHW_DEVICE_CONSTANT_STEP, 31, 0, 0.98f, 0.1f, 0, 0.0f, 0.05f},
       /* single-step models */
       {AIHW_DEVICE_SOFT_BOUNDS, 31, 1, 0.8f, 0.05f, 1, 0.0f, 0.6f},
       {AIHW_DEVICE_EXP_STEP, 45, 0, 0.5f, 0.05f, 0, 0.0f, 0.6f},
