@@ -171,11 +171,19 @@ typedef struct update_plan {
   uint32_t *x_bits;    /* [batch][cols][words] */
   uint32_t *d_bits;    /* [batch][rows][words] */
   signed char *x_sign; /* [batch][cols]: sign of x_j if it fires at all, else 0 */
-  int32_t *x_list;     /* [batch][cols]: the columns with x_sign != 0, ascending */
-  int32_t *x_nfire;    /* [batch]: their number */
+  /* The firing x columns of every sample, packed (CSR): sample b's are entries
+   * x_start[b] .. x_start[b] + x_nfire[b] - 1, ascending, each with its train and sign. */
+  int32_t *x_list;     /* [<= batch cols] column numbers */
+  int32_t *x_nfire;    /* [batch] */
+  int32_t *x_start;    /* [batch] */
+  uint32_t *x_cbits;   /* [entries][words] (bit trains only) */
+  signed char *x_csign; /* [entries] */
   int32_t *row_start;  /* [rows + 1]: row i's firing samples are */
-  int32_t *row_samples; /* row_samples[row_start[i] .. row_start[i + 1]), ascending: the
-                          samples b with a train (BL > 0) whose d_i fires */
+  int32_t *row_samples; /* row_samples[row_start[i] .. row_start[i + 1] - 1), ascending:
+                          the samples b with a train (BL > 0) whose d_i fires; the last
+                          slot of each row is spare (the branch-free fill writes there) */
+  uint32_t *d_rbits;   /* [entries][words]: d_i's train of each such entry (bit trains) */
+  signed char *d_rsign; /* [entries]: its sign */
   signed char *d_sign; /* [batch][rows] */
   float *x_count;      /* dense: [batch][cols] signed (MEAN_COUNT: counts; IMPLICIT: p) */
   float *d_count;      /* dense: [batch][rows] */
@@ -471,6 +479,20 @@ static inline int count_at(const update_plan *pl, int64_t b, int64_t i, int64_t 
                                            : (int)rintf(bl * dc * xc);
 }
 
+/* Signed count of x entry ex (packed list) and row entry ed (row_samples), for sample b,
+ * row i, column j: the packed copies keep a row's work in a few cache lines. */
+static inline int count_packed(const update_plan *pl, int64_t ex, int64_t ed, int64_t b,
+                               int64_t i, int64_t j) {
+  if (pl->dense)
+    return count_at(pl, b, i, j);
+  const int words = pl->words;
+  const uint32_t *xb = pl->x_cbits + ex * words, *db = pl->d_rbits + ed * words;
+  int n = 0;
+  for (int w = 0; w < words; ++w)
+    n += __builtin_popcount(xb[w] & db[w]);
+  return n * (int)pl->x_csign[ex] * (int)pl->d_rsign[ed];
+}
+
 /* Whether sample b's coincidences are counted over its firing columns only (x_list)
  * rather than over every column: the same counts either way; the list is cheaper when
  * few columns fire (small gradients, short trains under update management). */
@@ -500,31 +522,36 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
       return;
   }
   int *count = rc->count;
-  for (int32_t e_b = pl->row_start[i]; e_b < pl->row_start[i + 1]; ++e_b) {
+  for (int32_t e_b = pl->row_start[i]; e_b < pl->row_start[i + 1] - 1; ++e_b) {
     const int64_t b = pl->row_samples[e_b];
     /* The columns of this sample: the mask's list, the sample's firing columns (the
      * others have count 0, so the steps and their normals' element numbers are those of
      * the whole row), or every column. */
     const int32_t *slist = list;
     int64_t sn = n_list;
+    const int64_t x0 = pl->x_start[b];
     if (list == NULL && use_sparse_sample(pl, b)) {
-      slist = pl->x_list + b * cols;
+      slist = pl->x_list + x0;
       sn = pl->x_nfire[b];
-    } else if (list != NULL && pl->x_nfire[b] < n_list) {
+      for (int64_t e = 0; e < sn; ++e)
+        count[e] = count_packed(pl, x0 + e, e_b, b, i, slist[e]);
+    } else if (list != NULL && pl->x_nfire[b] <= n_list) {
       /* the active columns among the sample's firing ones, still ascending */
-      const int32_t *xl = pl->x_list + b * cols;
+      const int32_t *xl = pl->x_list + x0;
       int32_t *own = rc->sample_list;
       sn = 0;
       for (int64_t e = 0; e < pl->x_nfire[b]; ++e)
-        if (active[xl[e]])
+        if (active[xl[e]]) {
+          count[sn] = count_packed(pl, x0 + e, e_b, b, i, xl[e]);
           own[sn++] = xl[e];
+        }
       slist = own;
-    }
-    if (slist != NULL)
+    } else if (slist != NULL) {
       for (int64_t e = 0; e < sn; ++e)
         count[e] = count_at(pl, b, i, slist[e]);
-    else
+    } else {
       row_counts(pl, b, i, NULL, count);
+    }
     size_t total = 0;
     for (int64_t e = 0; e < sn; ++e)
       total += (size_t)(count[e] < 0 ? -count[e] : count[e]);
@@ -594,7 +621,7 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
   const float *su = s->scale_up + i * cols, *sd = s->scale_down + i * cols;
   /* net, total, path and single are zero on entry and left zero (per-thread scratch). */
   const int32_t *fire = pl->row_samples + pl->row_start[i];
-  const int64_t n_fire = pl->row_start[i + 1] - pl->row_start[i];
+  const int64_t n_fire = pl->row_start[i + 1] - 1 - pl->row_start[i];
   if (n_fire == 0)
     return;
   int64_t work = 0;
@@ -631,11 +658,12 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
   } else {
     for (int64_t e_b = 0; e_b < n_fire; ++e_b) {
       const int64_t b = fire[e_b];
-      const int32_t *xl = pl->x_list + b * cols;
+      const int64_t x0 = pl->x_start[b];
+      const int32_t *xl = pl->x_list + x0;
       const int64_t nx = pl->x_nfire[b];
       for (int64_t e = 0; e < nx; ++e) {
         const int64_t j = xl[e];
-        const int ci = count_at(pl, b, i, j);
+        const int ci = count_packed(pl, x0 + e, pl->row_start[i] + e_b, b, i, j);
         if (ci == 0)
           continue;
         if (total[j] == 0)
@@ -763,7 +791,12 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   const size_t sz_xlist = (size_t)(batch * cols) * sizeof(int32_t);
   const size_t sz_xnfire = (size_t)batch * sizeof(int32_t);
   const size_t sz_rstart = (size_t)(rows + 1) * sizeof(int32_t);
-  const size_t sz_rsamples = (size_t)(batch * rows) * sizeof(int32_t);
+  const size_t n_rentries = (size_t)(batch * rows + rows); /* with the spare slots */
+  const size_t sz_rsamples = n_rentries * sizeof(int32_t);
+  const size_t sz_xstart = (size_t)batch * sizeof(int32_t);
+  const size_t sz_xcbits = sz_xbits, sz_xcsign = (size_t)(batch * cols);
+  const size_t sz_drbits = n_rentries * (size_t)words * sizeof(uint32_t);
+  const size_t sz_drsign = n_rentries;
   const size_t xi_capacity = (size_t)(8 * big + bl_max + 64); /* >= one device's steps */
   const size_t sz_thread = (size_t)(2 * big) * sizeof(float) /* prob + uniforms */ +
                            xi_capacity * sizeof(float) + (size_t)(6 * big) * sizeof(int) +
@@ -771,11 +804,11 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
                            (size_t)big + 256;
   const size_t sz_touched = s->persistent != NULL ? (size_t)(rows * cols) : 0;
   /* every carve below rounds up to 64 bytes (8 carves), and so does each thread's slice
-   * (the stride): budget both, whatever the number of threads (12 carves) */
+   * (the stride): budget both, whatever the number of threads (17 carves) */
   const size_t thread_stride = (sz_thread + 63) / 64 * 64;
   bytes = sz_plan + sz_xbits + sz_dbits + sz_xcnt + sz_dcnt + sz_sign + sz_xlist +
-          sz_xnfire + sz_rstart + sz_rsamples + sz_touched +
-          (size_t)n_threads * thread_stride + 12 * 64;
+          sz_xnfire + sz_rstart + sz_rsamples + sz_xstart + sz_xcbits + sz_xcsign +
+          sz_drbits + sz_drsign + sz_touched + (size_t)n_threads * thread_stride + 17 * 64;
   char *base = aihw_workspace_get(&tile->workspace, bytes);
   if (base == NULL)
     return aihw_last_status();
@@ -809,6 +842,11 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   AIHW_CARVE(pl.x_nfire, int32_t *, sz_xnfire);
   AIHW_CARVE(pl.row_start, int32_t *, sz_rstart);
   AIHW_CARVE(pl.row_samples, int32_t *, sz_rsamples);
+  AIHW_CARVE(pl.x_start, int32_t *, sz_xstart);
+  AIHW_CARVE(pl.x_cbits, uint32_t *, sz_xcbits);
+  AIHW_CARVE(pl.x_csign, signed char *, sz_xcsign);
+  AIHW_CARVE(pl.d_rbits, uint32_t *, sz_drbits);
+  AIHW_CARVE(pl.d_rsign, signed char *, sz_drsign);
   unsigned char *touched = NULL;
   if (sz_touched) {
     AIHW_CARVE(touched, unsigned char *, sz_touched);
@@ -861,7 +899,25 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
     pl.x_nfire[b] = n_fire;
   }
 
-  /* Per row, its firing samples in order (CSR). */
+  /* Pack the samples' firing columns (in place: entry pos never passes b cols + e), with
+   * copies of their trains and signs. */
+  {
+    int32_t pos = 0;
+    for (int64_t b = 0; b < batch; ++b) {
+      const int32_t *from = pl.x_list + b * cols;
+      pl.x_start[b] = pos;
+      for (int32_t e = 0; e < pl.x_nfire[b]; ++e, ++pos) {
+        const int64_t j = from[e];
+        pl.x_list[pos] = (int32_t)j;
+        pl.x_csign[pos] = pl.x_sign[b * cols + j];
+        if (!dense)
+          for (int w = 0; w < words; ++w)
+            pl.x_cbits[(int64_t)pos * words + w] = pl.x_bits[(b * cols + j) * words + w];
+      }
+    }
+  }
+
+  /* Per row, its firing samples in order (CSR), with copies of their d trains and signs. */
   memset(pl.row_start, 0, sz_rstart);
   for (int64_t b = 0; b < batch; ++b) {
     if (pl.samples[b].bl == 0)
@@ -871,17 +927,40 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
       pl.row_start[i + 1] += ds[i] != 0;
   }
   for (int64_t i = 0; i < rows; ++i)
-    pl.row_start[i + 1] += pl.row_start[i];
+    pl.row_start[i + 1] += pl.row_start[i] + 1; /* + the spare slot */
   {
     int32_t *fill = (int32_t *)(void *)thread_base; /* next free slot per row */
     memcpy(fill, pl.row_start, (size_t)rows * sizeof(int32_t));
-    for (int64_t b = 0; b < batch; ++b) {
-      if (pl.samples[b].bl == 0)
-        continue;
-      const signed char *ds = pl.d_sign + b * rows;
-      for (int64_t i = 0; i < rows; ++i)
-        if (ds[i] != 0)
-          pl.row_samples[fill[i]++] = (int32_t)b;
+    /* blocks of 64 rows: the rows' write positions stay in cache while b runs */
+    for (int64_t i0 = 0; i0 < rows; i0 += 64) {
+      const int64_t i1 = i0 + 64 < rows ? i0 + 64 : rows;
+      for (int64_t b = 0; b < batch; ++b) {
+        if (pl.samples[b].bl == 0)
+          continue;
+        const signed char *ds = pl.d_sign + b * rows;
+        /* branch-free: every (b, i) writes at the row's next slot, which advances only
+         * when d_i fires (a full row writes into its spare slot) */
+        if (dense || words != 1) {
+          for (int64_t i = i0; i < i1; ++i) {
+            const int32_t e = fill[i];
+            pl.row_samples[e] = (int32_t)b;
+            pl.d_rsign[e] = ds[i];
+            if (!dense)
+              for (int w = 0; w < words; ++w)
+                pl.d_rbits[(int64_t)e * words + w] = pl.d_bits[(b * rows + i) * words + w];
+            fill[i] = e + (ds[i] != 0);
+          }
+        } else {
+          const uint32_t *db = pl.d_bits + b * rows;
+          for (int64_t i = i0; i < i1; ++i) {
+            const int32_t e = fill[i];
+            pl.row_samples[e] = (int32_t)b;
+            pl.d_rsign[e] = ds[i];
+            pl.d_rbits[e] = db[i];
+            fill[i] = e + (ds[i] != 0);
+          }
+        }
+      }
     }
   }
 
