@@ -193,23 +193,16 @@ static void gemm_rows(int transposed, const float *w, int64_t rows, int64_t cols
                       const float *u, int64_t a, float *y, int64_t *col) {
   const int64_t n = transposed ? rows : cols, m = transposed ? cols : rows;
   if (col != NULL && a > 1 && one_hot_rows(u, a, n, col)) {
-    if (!transposed) { /* y_i = u_j W[i][j]: blocks of 16 samples, W read row by row */
-      for (int64_t b0 = 0; b0 < a; b0 += 16) {
-        const int64_t b1 = b0 + 16 < a ? b0 + 16 : a;
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t b = b0; b < b1; ++b) {
-            const int64_t j = col[b];
-            y[b * m + i] = j < 0 ? 0.0f : u[b * n + j] * w[i * cols + j] + 0.0f;
-          }
-      }
-      return;
-    }
     for (int64_t b = 0; b < a; ++b) {
       float *yb = y + b * m;
       const int64_t j = col[b];
       if (j < 0) {
         for (int64_t i = 0; i < m; ++i)
           yb[i] = 0.0f;
+      } else if (!transposed) { /* y_i = u_j W[i][j] (for consecutive j the same lines) */
+        const float uj = u[b * n + j];
+        for (int64_t i = 0; i < m; ++i)
+          yb[i] = uj * w[i * cols + j] + 0.0f;
       } else { /* z_k = u_j W[j][k] */
         const float uj = u[b * n + j];
         for (int64_t k = 0; k < m; ++k)
