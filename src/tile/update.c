@@ -610,6 +610,7 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
  * < 5e-19. So if w + max M + a < max_bound and w + min M - a > min_bound, no step can be
  * clipped except on an event of probability < 5e-19, and the sum of the steps has
  * exactly the law of U su + su sigma sqrt(U) xi1 - D sd - sd sigma sqrt(D) xi2. */
+
 #define AIHW_AGGREGATE_SIGMAS 9.0f
 
 static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
@@ -929,36 +930,48 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   for (int64_t i = 0; i < rows; ++i)
     pl.row_start[i + 1] += pl.row_start[i] + 1; /* + the spare slot */
   {
-    int32_t *fill = (int32_t *)(void *)thread_base; /* next free slot per row */
-    memcpy(fill, pl.row_start, (size_t)rows * sizeof(int32_t));
-    /* blocks of 64 rows: the rows' write positions stay in cache while b runs */
-    for (int64_t i0 = 0; i0 < rows; i0 += 64) {
-      const int64_t i1 = i0 + 64 < rows ? i0 + 64 : rows;
-      for (int64_t b = 0; b < batch; ++b) {
-        if (pl.samples[b].bl == 0)
-          continue;
-        const signed char *ds = pl.d_sign + b * rows;
-        /* branch-free: every (b, i) writes at the row's next slot, which advances only
-         * when d_i fires (a full row writes into its spare slot) */
-        if (dense || words != 1) {
-          for (int64_t i = i0; i < i1; ++i) {
-            const int32_t e = fill[i];
-            pl.row_samples[e] = (int32_t)b;
-            pl.d_rsign[e] = ds[i];
-            if (!dense)
-              for (int w = 0; w < words; ++w)
-                pl.d_rbits[(int64_t)e * words + w] = pl.d_bits[(b * rows + i) * words + w];
-            fill[i] = e + (ds[i] != 0);
+    /* A blocked transpose: chunks of 64 rows (threads over chunks), samples in blocks of
+     * 16, so that both the 16 d_sign / d_bits lines read and the rows' output lines stay
+     * in cache. Branch-free: every sample writes at its row's cursor, which advances only
+     * when d_i fires (a full row writes into its spare slot). */
+    /* (local copies of the plan's pointers: stores through them could alias the struct) */
+    const sample_plan *restrict samples = pl.samples;
+    const signed char *restrict d_sign = pl.d_sign;
+    const uint32_t *restrict d_bits = pl.d_bits;
+    const int32_t *restrict row_start = pl.row_start;
+    int32_t *restrict row_samples = pl.row_samples;
+    signed char *restrict d_rsign = pl.d_rsign;
+    uint32_t *restrict d_rbits = pl.d_rbits;
+#pragma omp parallel for schedule(static) if (threaded)
+    for (int64_t c0 = 0; c0 < rows; c0 += 64) {
+      const int64_t c1 = c0 + 64 < rows ? c0 + 64 : rows;
+      int32_t cursor[64];
+      for (int64_t i = c0; i < c1; ++i)
+        cursor[i - c0] = row_start[i];
+      for (int64_t b0 = 0; b0 < batch; b0 += 16) {
+        const int64_t b1 = b0 + 16 < batch ? b0 + 16 : batch;
+        for (int64_t i = c0; i < c1; ++i) {
+          int32_t e = cursor[i - c0];
+          if (!dense && words == 1) {
+            for (int64_t b = b0; b < b1; ++b) {
+              const signed char ds = samples[b].bl != 0 ? d_sign[b * rows + i] : 0;
+              row_samples[e] = (int32_t)b;
+              d_rsign[e] = ds;
+              d_rbits[e] = d_bits[b * rows + i];
+              e += ds != 0;
+            }
+          } else {
+            for (int64_t b = b0; b < b1; ++b) {
+              const signed char ds = samples[b].bl != 0 ? d_sign[b * rows + i] : 0;
+              row_samples[e] = (int32_t)b;
+              d_rsign[e] = ds;
+              if (!dense)
+                for (int w = 0; w < words; ++w)
+                  d_rbits[(int64_t)e * words + w] = d_bits[(b * rows + i) * words + w];
+              e += ds != 0;
+            }
           }
-        } else {
-          const uint32_t *db = pl.d_bits + b * rows;
-          for (int64_t i = i0; i < i1; ++i) {
-            const int32_t e = fill[i];
-            pl.row_samples[e] = (int32_t)b;
-            pl.d_rsign[e] = ds[i];
-            pl.d_rbits[e] = db[i];
-            fill[i] = e + (ds[i] != 0);
-          }
+          cursor[i - c0] = e;
         }
       }
     }
