@@ -31,6 +31,7 @@
 #include "backend/cpu/gemm.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/finite.h"
 #include "core/rng.h"
 #include "physics/periphery_math.h"
 
@@ -273,20 +274,9 @@ aihw_status aihw_exact_mv(const aihw_mv_call *c, int transposed, aihw_workspace 
 /* ---------------------------------------------------------------------------------- */
 /* Noise management (§3.4) */
 
-/* max_j |x_j| over the sample's inputs (1.0 for an appended bias input). The inputs are
- * finite, so the maximum of the magnitude bit patterns is the bit pattern of the maximum
- * magnitude; integer maxima vectorise where float maxima (NaN rules) do not. */
+/* max_j |x_j| over the sample's (finite) inputs (1.0 for an appended bias input). */
 static float row_abs_max(const aihw_mv_call *c, int64_t b, int64_t n) {
-  const float *x = c->x + b * c->x_cols;
-  uint32_t a = 0;
-  for (int64_t j = 0; j < c->x_cols; ++j) {
-    uint32_t v;
-    memcpy(&v, &x[j], sizeof v);
-    v &= 0x7fffffffu;
-    a = v > a ? v : a;
-  }
-  float r;
-  memcpy(&r, &a, sizeof r);
+  const float r = aihw_max_abs(c->x + b * c->x_cols, c->x_cols);
   return n > c->x_cols && r < 1.0f ? 1.0f : r;
 }
 

@@ -297,13 +297,10 @@ static void make_dense(const aihw_update_params *up, const float *v, int64_t n,
   }
 }
 
+/* max |v_j| of one sample (finite inputs), at least 1 with an analog-bias input. */
 static float row_abs_max_f(const float *v, int64_t n, int with_bias) {
-  float a = with_bias ? 1.0f : 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    float m = fabsf(v[j]);
-    a = m > a ? m : a;
-  }
-  return a;
+  const float a = aihw_max_abs(v, n);
+  return with_bias && a < 1.0f ? 1.0f : a;
 }
 
 /* Signed coincidence counts of sample b on row i for every column (> 0: down steps), for
