@@ -641,14 +641,8 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
         total[j] += c < 0 ? -c : c;
       }
       /* mean path (separate loop so that both vectorise) */
-      for (int64_t j = 0; j < cols; ++j) {
-        const float c = (float)count[j];
-        const float scale = c > 0.0f ? sd[j] : su[j];
-        const float p = pos[j] - c * scale;
-        pos[j] = p;
-        hi[j] = p > hi[j] ? p : hi[j];
-        lo[j] = p < lo[j] ? p : lo[j];
-      }
+      for (int64_t j = 0; j < cols; ++j)
+        aihw_mean_path_step(count[j], su[j], sd[j], &pos[j], &hi[j], &lo[j]);
     }
     for (int64_t j = 0; j < cols; ++j)
       if (total[j] != 0)
@@ -668,12 +662,7 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
           touched[n_touched++] = (int32_t)j;
         net[j] += ci;
         total[j] += ci < 0 ? -ci : ci;
-        const float c = (float)ci;
-        const float scale = c > 0.0f ? sd[j] : su[j];
-        const float p = pos[j] - c * scale;
-        pos[j] = p;
-        hi[j] = p > hi[j] ? p : hi[j];
-        lo[j] = p < lo[j] ? p : lo[j];
+        aihw_mean_path_step(ci, su[j], sd[j], &pos[j], &hi[j], &lo[j]);
       }
     }
   }
