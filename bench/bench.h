@@ -31,6 +31,10 @@ void bench_lenet_usage(FILE *out);
 int bench_mlp_run(int argc, char **argv);
 void bench_mlp_usage(FILE *out);
 
+/* bench_realistic.c: realistic write of a ConstantStep tile vs the same loop on FP tiles. */
+int bench_realistic_run(int argc, char **argv);
+void bench_realistic_usage(FILE *out);
+
 /* bench_compound.c: Tiki-Taka (TTv1, TTv2) tile update vs the single-device update. */
 int bench_compound_run(int argc, char **argv);
 void bench_compound_usage(FILE *out);
