@@ -194,6 +194,7 @@ static void gemm_rows(int transposed, const float *w, int64_t rows, int64_t cols
                       const float *u, int64_t a, float *y, int64_t *col) {
   const int64_t n = transposed ? rows : cols, m = transposed ? cols : rows;
   if (col != NULL && a > 1 && one_hot_rows(u, a, n, col)) {
+#pragma omp parallel for schedule(static) if (a * m >= 65536)
     for (int64_t b = 0; b < a; ++b) {
       float *yb = y + b * m;
       const int64_t j = col[b];

@@ -138,6 +138,7 @@ AIHW_API aihw_status aihw_tile_set_weights_realistic(aihw_tile *tile, const floa
     s = aihw_tile_forward(tile, eye, n, n, d, m);
     if (s != AIHW_OK)
       break;
+#pragma omp parallel for schedule(static) if (n * m >= 65536)
     for (int64_t k = 0; k < n * m; ++k) /* D[j][i] = Y[j][i] - target[i][j] */
       d[k] -= target_t[k];
     s = aihw_tile_update(tile, eye, n, n, d, m, lr);

@@ -610,6 +610,83 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
 
 #define AIHW_AGGREGATE_SIGMAS 9.0f
 
+/* w_j += the aggregated step of every device with flag[j] == 2 (vectorised: restrict). */
+static void aggregate_row(int64_t cols, float sigma, const int *restrict net,
+                          const int *restrict total, const unsigned char *restrict flag,
+                          const float *restrict su, const float *restrict sd,
+                          const float *restrict xi, float *restrict w) {
+  if (sigma > 0.0f) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
+      float dw = (float)ups * su[j] - (float)downs * sd[j];
+      dw += su[j] * sigma * sqrtf((float)ups) * xi[2 * j] -
+            sd[j] * sigma * sqrtf((float)downs) * xi[2 * j + 1];
+      w[j] = flag[j] == 2 ? w[j] + dw : w[j];
+    }
+  } else {
+    for (int64_t j = 0; j < cols; ++j) {
+      const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
+      const float dw = (float)ups * su[j] - (float)downs * sd[j];
+      w[j] = flag[j] == 2 ? w[j] + dw : w[j];
+    }
+  }
+}
+
+/* The end of row_constant_step when most columns moved: the same decisions and sums as
+ * its list form, in branch-free loops over the whole row (single[j]: 2 = aggregated, then
+ * 1 = single steps), the normals from one fill. Leaves the scratch zero. */
+static void finish_row_whole(row_context *rc, int64_t i, int *net, int *total,
+                             unsigned char *single, float *path) {
+  const update_plan *pl = rc->pl;
+  const aihw_device_state *s = rc->tile->devices;
+  const int64_t cols = pl->cols;
+  const float *hi = path + cols, *lo = path + 2 * cols;
+  const float *su = s->scale_up + i * cols, *sd = s->scale_down + i * cols;
+  const float *max_b = s->max_bound + i * cols, *min_b = s->min_bound + i * cols;
+  float *w = rc->w + i * cols;
+  const float sigma = rc->rule.dw_min_std;
+  int any_single = 0, any_aggregate = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
+    const float var = sigma * sigma * ((float)ups * su[j] * su[j] + (float)downs * sd[j] * sd[j]);
+    const float reach = AIHW_AGGREGATE_SIGMAS * sqrtf(var);
+    const float margin = 1e-6f * (fabsf(w[j]) + fabsf(hi[j]) + fabsf(lo[j]) + reach);
+    const int ok = (w[j] + hi[j] + reach + margin < max_b[j]) &
+                   (w[j] + lo[j] - reach - margin > min_b[j]);
+    const int moved = total[j] != 0;
+    single[j] = (unsigned char)(moved ? 1 + ok : 0);
+    any_single |= moved & (ok ^ 1);
+    any_aggregate |= moved & ok;
+  }
+  if (any_aggregate) {
+    float *xi = rc->xi;
+    if (sigma > 0.0f) {
+      aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
+                                                rc->op, AIHW_RNG_STEP_NOISE,
+                                                rc->tile->rng_noise_round + 1);
+      aihw_rng_fill_normal(&st, (uint32_t)i, 0, xi, (size_t)(2 * cols));
+    }
+    aggregate_row(cols, sigma, net, total, single, su, sd, xi, w);
+    if (rc->pulse_counts) {
+      int64_t *pc = rc->pulse_counts + 2 * i * cols;
+      for (int64_t j = 0; j < cols; ++j)
+        if (single[j] == 2) {
+          pc[2 * j] += (total[j] - net[j]) / 2;
+          pc[2 * j + 1] += (total[j] + net[j]) / 2;
+        }
+    }
+  }
+  if (any_single) {
+    for (int64_t j = 0; j < cols; ++j)
+      single[j] = single[j] == 1;
+    row_single_steps(rc, i, single);
+  }
+  memset(net, 0, (size_t)cols * sizeof(int));
+  memset(total, 0, (size_t)cols * sizeof(int));
+  memset(path, 0, (size_t)(3 * cols) * sizeof(float));
+  memset(single, 0, (size_t)cols);
+}
+
 static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
                               unsigned char *single, float *path, int32_t *touched) {
   const update_plan *pl = rc->pl;
@@ -665,6 +742,12 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
         aihw_mean_path_step(ci, su[j], sd[j], &pos[j], &hi[j], &lo[j]);
       }
     }
+  }
+  const int whole_row = aihw_update_sparse_mode != 0 ? aihw_update_sparse_mode == 1
+                                                     : n_touched * 4 >= cols;
+  if (whole_row) {
+    finish_row_whole(rc, i, net, total, single, path);
+    return;
   }
   const float sigma = rc->rule.dw_min_std;
   int any_single = 0;
