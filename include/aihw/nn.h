@@ -16,6 +16,8 @@
 #ifndef AIHW_NN_H
 #define AIHW_NN_H
 
+#include <stddef.h>
+
 #include "aihw/common.h"
 #include "aihw/tile.h"
 
@@ -478,6 +480,127 @@ AIHW_API aihw_status aihw_module_load(aihw_module *module, const char *path, int
  * caller (aihw_module_destroy); unchanged on error. Errors as aihw_module_load, plus those
  * of the constructors for an invalid architecture. */
 AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out);
+
+/* ---- In-memory state dicts (aihwkit's state_dict / load_state_dict, §7.2) ----------- */
+
+/* A named collection of tensors plus string metadata, in insertion order: exactly what
+ * aihw_module_save writes to a file (the file is this dict serialised as safetensors).
+ * Opaque; every pointer an accessor returns is owned by the dict and stays valid until
+ * aihw_state_dict_destroy (adding entries never moves earlier ones). */
+typedef struct aihw_st_dict aihw_state_dict;
+
+/* Element types of dict tensors (the safetensors dtypes). Append-only. */
+typedef enum aihw_state_dtype {
+  AIHW_STATE_BOOL = 0,
+  AIHW_STATE_U8 = 1,
+  AIHW_STATE_I8 = 2,
+  AIHW_STATE_U16 = 3,
+  AIHW_STATE_I16 = 4,
+  AIHW_STATE_F16 = 5,
+  AIHW_STATE_BF16 = 6,
+  AIHW_STATE_U32 = 7,
+  AIHW_STATE_I32 = 8,
+  AIHW_STATE_F32 = 9,
+  AIHW_STATE_U64 = 10,
+  AIHW_STATE_I64 = 11,
+  AIHW_STATE_F64 = 12
+} aihw_state_dtype;
+
+/* A view of one tensor: name, dtype, ndim extents (shape NULL for a scalar), numel,
+ * nbytes and the row-major data in host byte order (64-byte aligned, never NULL). */
+typedef struct aihw_state_tensor {
+  const char *name;
+  aihw_state_dtype dtype;
+  size_t ndim;
+  const size_t *shape;
+  size_t numel;
+  size_t nbytes;
+  const void *data;
+} aihw_state_tensor;
+
+/* How aihw_module_load_state_dict treats a dict whose stored RPU configuration (each
+ * layer's "mapping", "tile_config" and "pre_post" in the architecture metadata) differs
+ * from the module's (aihwkit issues 275, 409: the stored configuration must never win
+ * silently). The rest of the architecture (kinds, features, bias, children, digital
+ * layers' fields) must match under every policy. */
+typedef enum aihw_config_policy {
+  /* The configurations must be equal: FORMAT naming the first differing field, e.g.
+   * "... at 'children[0].tile_config.device.dw_min' (state: 0.002, module: 0.001)". */
+  AIHW_CONFIG_MUST_MATCH = 0,
+  /* The module keeps its configuration; the tensors are loaded into it (their names,
+   * dtypes and shapes must still fit the module's tiles: a configuration with another
+   * tile grid or other hidden parameters gives missing/unexpected names in strict mode). */
+  AIHW_CONFIG_KEEP_MODULE = 1,
+  /* The module is rebuilt with the dict's configuration, then loaded. The root struct
+   * stays at the same address (a child pointer given to load stays valid as well), but
+   * every pointer obtained from it before (aihw_module_child, aihw_linear_tile) is
+   * invalidated. */
+  AIHW_CONFIG_FROM_STATE = 2
+} aihw_config_policy;
+
+/* The whole state of a module tree as a new dict *out (the caller owns it;
+ * aihw_state_dict_destroy): the tensors and metadata aihw_module_save describes
+ * (aihw_format, format_version, aihw_version, architecture = JSON of the tree with every
+ * layer's configuration). Errors: INVALID_ARGUMENT (NULL), STATE (gradients not yet
+ * applied, naming the layer), OUT_OF_MEMORY; *out unchanged on error. */
+AIHW_API aihw_status aihw_module_state_dict(const aihw_module *module, aihw_state_dict **out);
+
+/* Loads a dict of aihw_module_state_dict (or aihw_state_dict_load) into `module`.
+ * strict = 1: every tensor the module expects must be present and every tensor of the
+ * dict must be used, else FORMAT listing EVERY missing and unexpected name in one
+ * message; strict = 0: present tensors are loaded, the rest ignored (momentum buffers
+ * are optional in both modes). `policy` decides about differing configurations (above).
+ * Tensors of the wrong dtype or shape, non-finite or out-of-range values are errors in
+ * both modes. Everything is validated before anything changes: on any error the module is
+ * unchanged. On success the modes are the dict's and the forward caches are cleared.
+ * Errors: INVALID_ARGUMENT (NULL, strict not 0/1, unknown policy); FORMAT (not an aihw
+ * module state, architecture or configuration mismatch, bad tensors); UNSUPPORTED
+ * (another format_version); OUT_OF_MEMORY. */
+AIHW_API aihw_status aihw_module_load_state_dict(aihw_module *module,
+                                                 const aihw_state_dict *dict, int strict,
+                                                 aihw_config_policy policy);
+
+/* A new module tree built from the dict's architecture and configurations alone, loaded
+ * strictly (aihw_module_load_new without the file). *out unchanged on error. */
+AIHW_API aihw_status aihw_module_from_state_dict(const aihw_state_dict *dict,
+                                                 aihw_module **out);
+
+/* Building dicts by hand (e.g. to rename or drop entries): an empty dict; a copy of a
+ * tensor (name unique, not "__metadata__"; data NULL = zeros); a metadata entry (an
+ * existing key is replaced). INVALID_ARGUMENT naming what is wrong, OUT_OF_MEMORY; the
+ * dict is unchanged on error. */
+AIHW_API aihw_status aihw_state_dict_create(aihw_state_dict **out);
+AIHW_API aihw_status aihw_state_dict_add(aihw_state_dict *dict, const char *name,
+                                         aihw_state_dtype dtype, const size_t *shape,
+                                         size_t ndim, const void *data);
+AIHW_API aihw_status aihw_state_dict_set_metadata(aihw_state_dict *dict, const char *key,
+                                                  const char *value);
+/* Frees the dict; NULL is accepted. */
+AIHW_API void aihw_state_dict_destroy(aihw_state_dict *dict);
+
+/* Iteration and lookup. count: tensors (0 for NULL). at: the index-th tensor in insertion
+ * order (INVALID_ARGUMENT for NULL or index >= count). find: tensor `name` (FORMAT "no
+ * tensor '<name>'" when absent). contains: 1 or 0. metadata: the value of `key` or NULL;
+ * metadata_at: the index-th entry (INVALID_ARGUMENT out of range). dtype_name: "F32",
+ * "I64", ... ("?" out of range). */
+AIHW_API size_t aihw_state_dict_count(const aihw_state_dict *dict);
+AIHW_API aihw_status aihw_state_dict_at(const aihw_state_dict *dict, size_t index,
+                                        aihw_state_tensor *out);
+AIHW_API aihw_status aihw_state_dict_find(const aihw_state_dict *dict, const char *name,
+                                          aihw_state_tensor *out);
+AIHW_API int aihw_state_dict_contains(const aihw_state_dict *dict, const char *name);
+AIHW_API const char *aihw_state_dict_metadata(const aihw_state_dict *dict, const char *key);
+AIHW_API size_t aihw_state_dict_metadata_count(const aihw_state_dict *dict);
+AIHW_API aihw_status aihw_state_dict_metadata_at(const aihw_state_dict *dict, size_t index,
+                                                 const char **key, const char **value);
+AIHW_API const char *aihw_state_dtype_name(aihw_state_dtype dtype);
+
+/* The file layer: aihw_state_dict_save writes the dict as a safetensors file (atomically:
+ * temporary file, sync, rename; IO naming the file); aihw_state_dict_load reads one into a
+ * new dict (IO, FORMAT for truncated or corrupted files). aihw_module_save / _load /
+ * _load_new are these composed with the functions above. */
+AIHW_API aihw_status aihw_state_dict_save(const aihw_state_dict *dict, const char *path);
+AIHW_API aihw_status aihw_state_dict_load(const char *path, aihw_state_dict **out);
 
 /* ---- PyTorch parameters and conversion (§7.5) -------------------------------------- */
 

@@ -106,6 +106,13 @@ void aihw_linear_view_of(const aihw_module *m, aihw_linear_view *view);
 aihw_status aihw_module_state_export(const aihw_module *m, struct aihw_st_dict *dict);
 aihw_status aihw_module_state_import(aihw_module *m, const struct aihw_st_dict *dict,
                                      int strict);
+/* The loader behind aihw_module_load_state_dict and aihw_module_load (policy an
+ * aihw_config_policy, `source` names the dict in errors); and the builder behind
+ * aihw_module_from_state_dict and aihw_module_load_new. Arguments checked by the caller. */
+aihw_status aihw_module_state_load(aihw_module *m, const struct aihw_st_dict *dict, int strict,
+                                   int policy, const char *source);
+aihw_status aihw_module_state_build(const struct aihw_st_dict *dict, const char *source,
+                                    aihw_module **out);
 
 /* The architecture JSON of aihw_module_save's metadata (state.c): kinds, features, bias,
  * mapping and full tile configuration of every layer, modes. NULL with the error set
