@@ -27,21 +27,76 @@ extern "C" {
 
 /* ---- Mapping of a layer onto tiles (aihwkit MappingParameter, §7.3) ---------------- */
 
+/* Input-range learning of each tile (aihwkit InputRangeParameter, RPUConfig.pre_post.
+ * input_range, reference §8.3), with aihwkit's defaults. When enabled, tile t of a layer
+ * has a range r_t (init_value): its forward sees x' = clip(x, -|r_t|, |r_t|) / r_t and its
+ * output is multiplied by r_t; in training mode the first init_from_data forwards set
+ * r_t <- (r_t k + init_std_alpha std(x)) / (k + 1) (k = that tile's counter, only when
+ * std(x) > 0, unbiased std over the tile's whole input block), r_t = |r_t|. The gradient
+ * of r_t (when learn_input_range) is, from x and the tile's input gradient dx:
+ *   g = sum_{x >= r} min(dx, 0) - sum_{x <= -r} max(dx, 0);
+ *   gradient_relative: g *= r gradient_scale;
+ *   manage_output_clipping: p = 1 - (#outputs at the output bound) / (batch in_size),
+ *                           g -= (1 - p) r when p < output_min_percentage;
+ *   decay > 0: q = fraction of |x| < r, g += decay r when q > input_min_percentage;
+ * and r_t is a digital parameter of the SGD step (updated before the tiles, whose update
+ * inputs are clipped and normalised with the new r_t, as aihwkit's optimizer does). */
+typedef struct aihw_input_range_params {
+  int enable;                  /* 0 */
+  int learn_input_range;       /* 1 (0: r is fixed after init_from_data) */
+  float init_value;            /* 3.0; > 0 */
+  int64_t init_from_data;      /* 100; >= 0 training batches */
+  float init_std_alpha;        /* 3.0; >= 0 */
+  float decay;                 /* 0.001; >= 0 */
+  float input_min_percentage;  /* 0.95; in [0, 1] */
+  int manage_output_clipping;  /* 0 */
+  float output_min_percentage; /* 0.95; in [0, 1] */
+  float gradient_scale;        /* 1.0; finite */
+  int gradient_relative;       /* 1 */
+} aihw_input_range_params;
+
+/* InputRangeParameter()'s defaults (disabled). */
+AIHW_API aihw_input_range_params aihw_input_range_params_default(void);
+
 typedef struct aihw_mapping_params {
   int digital_bias;              /* 1: bias added digitally after the tiles; 0: analog column */
   float weight_scaling_omega;    /* > 0: scale weights so max|W| = omega (digital scales) */
   int weight_scaling_columnwise; /* per output row instead of per tile */
   int weight_scaling_lr_compensation; /* lr x 1/mean(scales) */
-  int learn_out_scaling;      /* learnable output scales (not supported yet: must be 0) */
+  /* Learned output scales (aihwkit's Parameter out_scaling_alpha, §7.3): each tile's
+   * output (after the mapping scales and the input range) is multiplied by alpha, one per
+   * output row (out_scaling_columnwise) or one per tile, initialised to 1; a digital
+   * parameter of the SGD step with gradient sum_batch dL/dy (.) y_before_alpha. */
+  int learn_out_scaling;
   int out_scaling_columnwise; /* per output or scalar learned scale */
   int64_t max_input_size;     /* max tile columns, 512 (0 = unlimited) */
   int64_t max_output_size;    /* max tile rows, 512 (0 = unlimited) */
+  /* [aihw] 1 (default, as aihwkit's RPUCuda tiles): a tile's backward gets no gradient
+   * where its forward output hit the output bound (aihw_linear_create); 0: never masked
+   * (aihwkit's torch-based tiles). Not an aihwkit MappingParameter field: JSON key
+   * "handle_output_bound" in "mapping", written only when 0. */
+  int handle_output_bound;
+  /* aihwkit's RPUConfig.pre_post.input_range: carried with the mapping because both are the
+   * layer's digital periphery around its tiles. Not part of the mapping JSON (aihwkit's
+   * MappingParameter has no such field): RPU-config JSON reads it from "pre_post". */
+  aihw_input_range_params input_range;
 } aihw_mapping_params;
 
-/* aihwkit's MappingParameter() defaults: digital bias, no weight scaling, 512 x 512. */
+/* aihwkit's MappingParameter() defaults: digital bias, no weight scaling, 512 x 512; input
+ * range disabled. */
 AIHW_API aihw_mapping_params aihw_mapping_params_default(void);
+/* Checks every field (input_range too: "<what>: input_range.decay = ..."). */
 AIHW_API aihw_status aihw_mapping_params_validate(const aihw_mapping_params *params,
                                                   const char *what);
+
+/* The input range as JSON with aihwkit's InputRangeParameter field names ({"enable": true,
+ * "learn_input_range": true, "init_value": 3.0, ...}); from_json: absent keys keep
+ * aihw_input_range_params_default()'s values, unknown keys and bad values are errors
+ * naming the key; *params unchanged on error. to_json: *json_out malloc'ed (free()). */
+AIHW_API aihw_status aihw_input_range_params_to_json(const aihw_input_range_params *params,
+                                                     char **json_out);
+AIHW_API aihw_status aihw_input_range_params_from_json(const char *json,
+                                                       aihw_input_range_params *params);
 
 /* Mapping parameters as JSON with aihwkit's field names:
  *   {"digital_bias": true, "weight_scaling_omega": 0, "weight_scaling_columnwise": false,
@@ -57,8 +112,9 @@ AIHW_API aihw_status aihw_mapping_params_from_json(const char *json,
                                                    aihw_mapping_params *params);
 
 /* A whole RPU configuration (aihwkit's RPUConfig) as one JSON object: the object of
- * aihw_tile_config_to_json plus an optional "mapping" member (the object above). The
- * mapping is read here, everything else by aihw_tile_config_from_json with its rules.
+ * aihw_tile_config_to_json plus an optional "mapping" member (the object above) and an
+ * optional "pre_post": {"input_range": {..}} (aihw_input_range_params_from_json). These
+ * are read here, everything else by aihw_tile_config_from_json with its rules.
  * *config and *mapping are both written on success and both unchanged on error. */
 AIHW_API aihw_status aihw_rpu_config_from_json(const char *json, aihw_tile_config *config,
                                                aihw_mapping_params *mapping);
@@ -101,7 +157,16 @@ typedef enum aihw_module_kind {
  * The bias is an analog column (config->analog_bias is overridden) only for a single tile
  * with mapping->digital_bias = 0; a grid of several tiles (aihwkit's TileModuleArray)
  * always keeps it digital. Errors: INVALID_ARGUMENT (NULL, sizes < 1, bias not 0/1, bad
- * config or mapping naming the field), UNSUPPORTED (learn_out_scaling), OUT_OF_MEMORY. */
+ * config or mapping naming the field), OUT_OF_MEMORY.
+ *
+ * The digital periphery around each tile follows aihwkit's order (§1.4): input range
+ * (clip, normalise), tile forward (including its mapping scales s), x r, x learned
+ * alpha, sum over input blocks, + digital bias. Backward: dL/dalpha and the digital bias
+ * gradient from the unmasked dy; each tile's backward gets d = dy alpha, zeroed where the
+ * tile's forward output before the digital scales had |y| >= out_scale out_bound 0.999
+ * (handle_output_bound of aihwkit's RPUCuda tiles: ANALOG and INFERENCE tiles whose
+ * forward out_bound > 0, unless mapping->handle_output_bound = 0; the pulsed update still
+ * gets the unmasked dy alpha, as in aihwkit); then the input-range gradient. */
 AIHW_API aihw_status aihw_linear_create(const aihw_tile_config *config,
                                         const aihw_mapping_params *mapping, int64_t in_features,
                                         int64_t out_features, int bias, aihw_module **out);
@@ -178,6 +243,25 @@ AIHW_API aihw_status aihw_linear_tile_grid(const aihw_module *module, int64_t *i
                                            int64_t *out_splits);
 AIHW_API aihw_tile *aihw_linear_tile(const aihw_module *module, int64_t in_index,
                                      int64_t out_index);
+
+/* Learned output scales of a LINEAR module with learn_out_scaling (§7.3): n values,
+ * n = in_splits x out_features (columnwise: tile (r, c) uses entries r out_features +
+ * out_start(c) ..) or in_splits x out_splits (one per tile, index r out_splits + c); for a
+ * single tile [out_features] or [1], aihwkit's shapes. *count (may be NULL) gets n.
+ * INVALID_ARGUMENT when the layer has none or n differs (naming n); set: NOT_FINITE naming
+ * the element, unchanged on error. The logical weights (aihw_linear_get_weights) include
+ * them; aihw_linear_set_weights resets them to 1 (aihwkit's set_scales, §7.2). */
+AIHW_API aihw_status aihw_linear_get_out_scaling(const aihw_module *module, float *alpha,
+                                                 int64_t n, int64_t *count);
+AIHW_API aihw_status aihw_linear_set_out_scaling(aihw_module *module, const float *alpha,
+                                                 int64_t n);
+/* Input ranges of a LINEAR module with input_range.enable: one per tile (index r
+ * out_splits + c), n = in_splits x out_splits; *count (may be NULL) gets n. Errors as
+ * above; set: each value must be finite and non-zero. */
+AIHW_API aihw_status aihw_linear_get_input_range(const aihw_module *module, float *ranges,
+                                                 int64_t n, int64_t *count);
+AIHW_API aihw_status aihw_linear_set_input_range(aihw_module *module, const float *ranges,
+                                                 int64_t n);
 
 /* ---- Convolutions (aihwkit AnalogConv1d/2d, reference §7.4) ------------------------ */
 

@@ -31,6 +31,7 @@
 #include "core/json_util.h"
 #include "core/safetensors.h"
 #include "nn/digital_internal.h"
+#include "nn/linear_internal.h"
 #include "tile/tile_internal.h"
 
 #define FORMAT_NAME "aihw-module"
@@ -90,7 +91,9 @@ static cJSON *mapping_json(const aihw_mapping_params *m) {
       aihw_json_add_item(o, "out_scaling_columnwise",
                          cJSON_CreateBool(m->out_scaling_columnwise)) &&
       aihw_json_add_item(o, "max_input_size", cJSON_CreateNumber((double)m->max_input_size)) &&
-      aihw_json_add_item(o, "max_output_size", cJSON_CreateNumber((double)m->max_output_size));
+      aihw_json_add_item(o, "max_output_size", cJSON_CreateNumber((double)m->max_output_size)) &&
+      (m->handle_output_bound || /* absent when 1: older files match */
+       aihw_json_add_item(o, "handle_output_bound", cJSON_CreateBool(0)));
   if (!ok) {
     cJSON_Delete(o);
     return NULL;
@@ -106,9 +109,14 @@ int aihw_nn_arch_add_layer_config(cJSON *o, const aihw_module *linear) {
   if (aihw_tile_get_config(aihw_linear_tile(linear, 0, 0), &tc) != AIHW_OK ||
       aihw_tile_config_to_json(&tc, &text) != AIHW_OK)
     return 0;
-  const int ok = aihw_json_add_item(o, "mapping", mapping_json(&v.mapping)) &&
-                 aihw_json_add_item(o, "tile_config", cJSON_CreateRaw(text));
+  int ok = aihw_json_add_item(o, "mapping", mapping_json(&v.mapping)) &&
+           aihw_json_add_item(o, "tile_config", cJSON_CreateRaw(text));
   free(text);
+  if (ok && v.mapping.input_range.enable) { /* absent when disabled: older files match */
+    cJSON *pp = cJSON_CreateObject();
+    ok = aihw_json_add_item(o, "pre_post", pp) &&
+         aihw_json_add_item(pp, "input_range", aihw_input_range_to_cjson(&v.mapping.input_range));
+  }
   return ok;
 }
 
@@ -273,6 +281,7 @@ static aihw_status export_tree(const aihw_module *m, aihw_st_dict *dict, char *p
       AIHW_TRY(aihw_tile_state_export(aihw_linear_tile(m, r, c), dict, prefix));
       prefix[len] = '\0';
     }
+  AIHW_TRY(aihw_linear_hwa_export(m, dict, prefix)); /* learned scales, input ranges */
   if (v.bias != NULL) {
     if (!push_index(prefix, size, "bias"))
       return name_too_long(prefix);
@@ -416,6 +425,7 @@ static aihw_status prepare_linear(aihw_module *m, import_ctx *x, char *prefix, s
       ++x->n_plans;
       prefix[len] = '\0';
     }
+  AIHW_TRY(aihw_linear_hwa_prepare(m, &x->digital, prefix));
   aihw_linear_view v;
   aihw_linear_view_of(m, &v);
   if (v.bias == NULL)
@@ -645,6 +655,19 @@ aihw_status aihw_nn_arch_layer_config(const cJSON *a, const char *source, const 
     return arch_error(source, msg);
   }
   mp.weight_scaling_omega = (float)omega->valuedouble;
+  const cJSON *hob = cJSON_GetObjectItemCaseSensitive(mj, "handle_output_bound");
+  if (hob != NULL && !read_flag(mj, "handle_output_bound", &mp.handle_output_bound))
+    return arch_error(source, "a layer's 'mapping.handle_output_bound' is not a flag");
+  const cJSON *pp = cJSON_GetObjectItemCaseSensitive(a, "pre_post");
+  if (pp != NULL) {
+    const cJSON *ir = cJSON_GetObjectItemCaseSensitive(pp, "input_range");
+    if (!cJSON_IsObject(pp) || ir == NULL) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "a %s entry has a malformed 'pre_post'", what);
+      return arch_error(source, msg);
+    }
+    AIHW_TRY(aihw_input_range_from_cjson(ir, "pre_post.input_range", &mp.input_range));
+  }
   /* printed from a copy: exact printing turns infinities into raw items, and the tree is
    * compared with the rebuilt module's afterwards */
   cJSON *copy = cJSON_Duplicate(tj, 1);
