@@ -119,6 +119,14 @@ AIHW_API aihw_status aihw_mapping_params_from_json(const char *json,
 AIHW_API aihw_status aihw_rpu_config_from_json(const char *json, aihw_tile_config *config,
                                                aihw_mapping_params *mapping);
 
+/* A whole RPU configuration by aihwkit name (§8.2): "StandardHWATrainingPreset",
+ * "WebComposerInferenceRPUConfig", "OldWebComposerInferenceRPUConfig" (tile configuration,
+ * mapping and input range as src/nn/rpu_presets.c lists them), and every name of
+ * aihw_tile_config_preset with aihw_mapping_params_default(). *config and *mapping are
+ * both written on success, unchanged on error (INVALID_ARGUMENT listing the names). */
+AIHW_API aihw_status aihw_rpu_config_preset(const char *name, aihw_tile_config *config,
+                                            aihw_mapping_params *mapping);
+
 /* Split sizes of one dimension (§7.3): n = ceil(size / max) pieces (1 if max == 0), sizes
  * base + 1 for the first `size % n` pieces. Writes up to `capacity` sizes; *count gets n. */
 AIHW_API aihw_status aihw_mapping_split(int64_t size, int64_t max, int64_t *sizes,

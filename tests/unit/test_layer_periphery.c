@@ -469,6 +469,91 @@ static void rpu_config_json_reads_pre_post(void) {
   free(text);
 }
 
+/* ---- RPU-config presets (§8.2) ---------------------------------------------------------------- */
+
+static void rpu_presets_carry_mapping_and_input_range(void) {
+  aihw_tile_config c;
+  aihw_mapping_params m;
+  CHECK_OK(aihw_rpu_config_preset("StandardHWATrainingPreset", &c, &m));
+  CHECK(c.kind == AIHW_TILE_INFERENCE);
+  CHECK_FEQ(c.forward.inp_res, 254.0f);
+  CHECK_FEQ(c.forward.out_res, 254.0f);
+  CHECK(c.forward.bound_management == AIHW_BM_NONE);
+  CHECK(c.forward.noise_management == AIHW_NM_CONSTANT);
+  CHECK_FEQ(c.forward.nm_thres, 1.0f);
+  CHECK_FEQ(c.forward.w_noise, 0.0175f);
+  CHECK(c.forward.w_noise_type == AIHW_W_NOISE_PCM_READ);
+  CHECK_FEQ(c.forward.ir_drop, 1.0f);
+  CHECK_FEQ(c.forward.out_noise, 0.04f);
+  CHECK_FEQ(c.forward.out_bound, 10.0f);
+  CHECK(c.backward.is_perfect == 1);
+  CHECK(c.inference.remap.type == AIHW_REMAP_CHANNELWISE_SYMMETRIC);
+  CHECK_FEQ(c.inference.remap.remapped_wmax, 1.0f);
+  CHECK(c.inference.clip.type == AIHW_CLIP_FIXED_VALUE);
+  CHECK_FEQ(c.inference.clip.fixed_value, 1.0f);
+  CHECK(c.inference.noise_model.type == AIHW_NOISE_PCM_LIKE);
+  CHECK(c.inference.drift_compensation == AIHW_DRIFT_COMPENSATION_GLOBAL);
+  CHECK_FEQ(m.weight_scaling_omega, 1.0f);
+  CHECK(m.weight_scaling_columnwise == 1 && m.digital_bias == 1);
+  CHECK(m.max_input_size == 512 && m.max_output_size == 0);
+  CHECK(m.learn_out_scaling == 1 && m.out_scaling_columnwise == 1);
+  CHECK(m.input_range.enable == 1 && m.input_range.learn_input_range == 1);
+  CHECK_FEQ(m.input_range.init_value, 3.0f);
+  CHECK(m.input_range.init_from_data == 100);
+  CHECK_FEQ(m.input_range.init_std_alpha, 3.0f);
+  CHECK_FEQ(m.input_range.decay, 0.001f);
+  CHECK_FEQ(m.input_range.input_min_percentage, 0.95f);
+  CHECK_FEQ(m.input_range.output_min_percentage, 0.95f);
+  CHECK(m.input_range.manage_output_clipping == 0 && m.input_range.gradient_relative == 1);
+  CHECK_FEQ(m.input_range.gradient_scale, 1.0f);
+  /* the PresetIOParameters fields the preset keeps */
+  aihw_io_params preset;
+  CHECK_OK(aihw_io_params_preset("PresetIOParameters", &preset));
+  CHECK_FEQ(c.forward.inp_bound, preset.inp_bound);
+  CHECK(c.forward.mv_type == preset.mv_type);
+
+  CHECK_OK(aihw_rpu_config_preset("WebComposerInferenceRPUConfig", &c, &m));
+  CHECK(c.kind == AIHW_TILE_INFERENCE);
+  CHECK(memcmp(&c.forward, &preset, sizeof preset) == 0);
+  CHECK(c.inference.modifier.type == AIHW_MODIFIER_ADD_NORMAL);
+  CHECK_FEQ(c.inference.modifier.std_dev, 0.1f);
+  CHECK(c.inference.clip.type == AIHW_CLIP_FIXED_VALUE);
+  CHECK_FEQ(m.weight_scaling_omega, 1.0f);
+  CHECK(m.weight_scaling_columnwise == 1 && m.learn_out_scaling == 1 && m.digital_bias == 1);
+  CHECK(m.max_input_size == 512 && m.max_output_size == 512 && m.input_range.enable == 0);
+
+  CHECK_OK(aihw_rpu_config_preset("OldWebComposerInferenceRPUConfig", &c, &m));
+  CHECK(m.digital_bias == 0 && m.learn_out_scaling == 0);
+  CHECK(m.max_input_size == 0 && m.max_output_size == 0);
+  CHECK(c.inference.modifier.type == AIHW_MODIFIER_ADD_NORMAL);
+
+  /* the tile presets pass through with the default mapping */
+  aihw_tile_config t;
+  CHECK_OK(aihw_rpu_config_preset("ReRamSBPreset", &c, &m));
+  CHECK_OK(aihw_tile_config_preset("ReRamSBPreset", &t));
+  CHECK(memcmp(&c.device, &t.device, sizeof t.device) == 0);
+  aihw_mapping_params d = aihw_mapping_params_default();
+  CHECK(memcmp(&m, &d, sizeof d) == 0);
+  /* unknown names: everything listed, nothing written */
+  c.seed = 77;
+  CHECK_STATUS(aihw_rpu_config_preset("StandardHWA", &c, &m), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("StandardHWATrainingPreset");
+  CHECK_ERROR_MENTIONS("ReRamSBPreset");
+  CHECK(c.seed == 77);
+  /* a layer built from the preset: a 784-input layer splits into two blocks of 392 */
+  aihw_module *layer = NULL;
+  CHECK_OK(aihw_rpu_config_preset("StandardHWATrainingPreset", &c, &m));
+  CHECK_OK(aihw_linear_create(&c, &m, 784, 10, 1, &layer));
+  int64_t in_splits = 0, out_splits = 0, n = 0;
+  CHECK_OK(aihw_linear_tile_grid(layer, &in_splits, &out_splits));
+  CHECK(in_splits == 2 && out_splits == 1);
+  CHECK_OK(aihw_linear_get_out_scaling(layer, NULL, 0, &n));
+  CHECK(n == 20);
+  CHECK_OK(aihw_linear_get_input_range(layer, NULL, 0, &n));
+  CHECK(n == 2);
+  aihw_module_destroy(layer);
+}
+
 TEST_MAIN(TEST(learned_scales_multiply_before_the_bias),
           TEST(alpha_gradient_matches_finite_differences_columnwise),
           TEST(alpha_gradient_matches_finite_differences_scalar),
@@ -477,4 +562,5 @@ TEST_MAIN(TEST(learned_scales_multiply_before_the_bias),
           TEST(input_range_initialises_from_the_first_batches),
           TEST(input_range_gradient_on_crafted_inputs),
           TEST(periphery_state_round_trips_bit_identically),
-          TEST(rpu_config_json_reads_pre_post))
+          TEST(rpu_config_json_reads_pre_post),
+          TEST(rpu_presets_carry_mapping_and_input_range))
