@@ -534,7 +534,9 @@ AIHW_API aihw_status aihw_lr_at(const aihw_lr_schedule *schedule, float base_lr,
  * every tile of every LINEAR and convolution layer (weights, every hidden device
  * parameter, pulse counters, digital scales, random-stream counters, running
  * noise-management values, training-drift state, programmed weights, drift exponents and
- * compensation baselines of INFERENCE tiles), the digital biases, the digital layers'
+ * compensation baselines of INFERENCE tiles), the digital biases, the learned output
+ * scales ("0.out_scaling_alpha") and input ranges ("0.input_range",
+ * "0.input_range_update_idx") of layers that have them, the digital layers'
  * tensors (torch's names: "1.weight", "1.running_mean", "1.num_batches_tracked";
  * dropout's "3.step_counter"), the momentum buffers that exist ("1.weight.momentum":
  * optional also in strict loads, absent = no buffer yet) and the modes, named by their

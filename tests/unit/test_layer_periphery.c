@@ -469,6 +469,78 @@ static void rpu_config_json_reads_pre_post(void) {
   free(text);
 }
 
+static void manage_output_clipping_pushes_the_range_down(void) {
+  /* identity layer, inference tile with perfect IO and out_bound 1 (bound 0.999), range 1,
+   * no data init, decay 0: x = (2, 0.5) in both samples, dy = 0 except sample 0 output 1:
+   * y = (1, 0.5) (clipped input 1 times range 1): output 0 hits the bound in both samples:
+   * 2 masked of 4 => p = 1 - 2/4 = 0.5 < 0.95: g = 0 (no clipped gradient: x >= r only
+   * at input 0, whose dx is 0 because its output is masked) - (1 - 0.5) r = -0.5;
+   * r = 1 - 0.1 (-0.5) = 1.05. Without management: g = 0, r stays 1. */
+  for (int manage = 0; manage < 2; ++manage) {
+    aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_INFERENCE);
+    c.forward.is_perfect = 1;
+    c.forward.out_bound = 1.0f;
+    aihw_mapping_params mp = range_mapping(1.0f, 0);
+    mp.input_range.decay = 0.0f;
+    mp.input_range.manage_output_clipping = manage;
+    aihw_module *m = NULL;
+    CHECK_OK(aihw_linear_create(&c, &mp, 2, 2, 0, &m));
+    const float eye[4] = {1, 0, 0, 1};
+    CHECK_OK(aihw_linear_set_weights(m, eye, NULL, 1));
+    CHECK_OK(aihw_module_set_training(m, 1));
+    const float x[4] = {2.0f, 0.5f, 2.0f, 0.5f}, dy[4] = {0.0f, 1.0f, 0.0f, 0.0f};
+    float y[4], dx[4];
+    CHECK_OK(aihw_module_forward(m, x, 2, 2, y, 2));
+    CHECK_FEQ(y[0], 1.0f);
+    CHECK_OK(aihw_module_backward(m, dy, 2, 2, dx, 2));
+    CHECK_OK(aihw_module_step(m, 0.1f));
+    float r = 0.0f;
+    CHECK_OK(aihw_linear_get_input_range(m, &r, 1, NULL));
+    if (manage)
+      CHECK_NEAR(r, 1.05f, 1e-6);
+    else
+      CHECK_FEQ(r, 1.0f);
+    aihw_module_destroy(m);
+  }
+}
+
+static void convolutions_carry_the_periphery(void) {
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_FLOATING_POINT);
+  c.seed = 8;
+  aihw_mapping_params mp = range_mapping(3.0f, 5);
+  mp.learn_out_scaling = 1;
+  aihw_conv_params cp = aihw_conv_params_default(2, 3, 3);
+  cp.groups = 1;
+  aihw_module *a = NULL;
+  CHECK_OK(aihw_conv2d_create(&c, &mp, &cp, 5, 5, &a));
+  CHECK_OK(aihw_module_set_training(a, 1));
+  float x[2 * 50], y[2 * 27], dy[2 * 27], dx[2 * 50];
+  for (int k = 0; k < 2; ++k) {
+    fill(x, 100, 60u + (uint32_t)k, 1.0f);
+    fill(dy, 54, 70u + (uint32_t)k, 1.0f);
+    CHECK_OK(aihw_module_forward(a, x, 2, 50, y, 27));
+    CHECK_OK(aihw_module_backward(a, dy, 2, 27, dx, 50));
+    CHECK_OK(aihw_module_step(a, 0.1f));
+  }
+  aihw_state_dict *d = NULL;
+  CHECK_OK(aihw_module_state_dict(a, &d));
+  aihw_state_tensor t;
+  CHECK_OK(aihw_state_dict_find(d, "groups.0.input_range", &t));
+  CHECK(t.numel == 1 && ((const float *)t.data)[0] != 3.0f); /* initialised from data */
+  CHECK_OK(aihw_state_dict_find(d, "groups.0.out_scaling_alpha", &t));
+  CHECK(t.numel == 1 && ((const float *)t.data)[0] != 1.0f); /* learned */
+  aihw_module *b = NULL;
+  CHECK_OK(aihw_module_from_state_dict(d, &b));
+  float ya[54], yb[54];
+  fill(x, 100, 99, 1.0f);
+  CHECK_OK(aihw_module_forward(a, x, 2, 50, ya, 27));
+  CHECK_OK(aihw_module_forward(b, x, 2, 50, yb, 27));
+  CHECK(memcmp(ya, yb, sizeof ya) == 0);
+  aihw_state_dict_destroy(d);
+  aihw_module_destroy(a);
+  aihw_module_destroy(b);
+}
+
 /* ---- RPU-config presets (§8.2) ---------------------------------------------------------------- */
 
 static void rpu_presets_carry_mapping_and_input_range(void) {
@@ -563,4 +635,6 @@ TEST_MAIN(TEST(learned_scales_multiply_before_the_bias),
           TEST(input_range_gradient_on_crafted_inputs),
           TEST(periphery_state_round_trips_bit_identically),
           TEST(rpu_config_json_reads_pre_post),
-          TEST(rpu_presets_carry_mapping_and_input_range))
+          TEST(rpu_presets_carry_mapping_and_input_range),
+          TEST(manage_output_clipping_pushes_the_range_down),
+          TEST(convolutions_carry_the_periphery))
