@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "aihw/aihw.h"
+#include "core/safetensors.h"
 #include "test_util.h"
 
 static void fill(float *v, int64_t n, uint32_t seed, float scale) {
@@ -356,7 +357,42 @@ static void failing_loads_change_nothing(void) {
   aihw_module_destroy(wide_copy);
 }
 
+/* Files written before the state dicts existed (the fuzz seeds of tests/fuzz/corpus,
+ * made by make_fuzz_seeds.c: one mode byte, then a module file) load through the dict
+ * functions: strict into the module they came from, and rebuilt alone. */
+static void earlier_files_still_load(void) {
+  static const char *const names[] = {"state_analog", "state_inference",
+                                      "state_floating_point"};
+  for (size_t k = 0; k < sizeof names / sizeof names[0]; ++k) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/../fuzz/corpus/fuzz_module_state/%s", AIHW_TEST_DATA_DIR,
+             names[k]);
+    FILE *f = fopen(path, "rb");
+    CHECK(f != NULL);
+    if (f == NULL)
+      continue;
+    static unsigned char bytes[1 << 20];
+    const size_t n = fread(bytes, 1, sizeof bytes, f);
+    fclose(f);
+    CHECK(n > 1 && n < sizeof bytes);
+    aihw_state_dict *d = NULL;
+    CHECK_OK(aihw_st_read_memory(bytes + 1, n - 1, &d));
+    aihw_module *m = NULL;
+    CHECK_OK(aihw_module_from_state_dict(d, &m));
+    CHECK(m != NULL && aihw_module_child_count(m) == 3);
+    /* and strictly into a module of its architecture (MUST_MATCH: configs equal) */
+    aihw_module *again = NULL;
+    CHECK_OK(aihw_module_from_state_dict(d, &again));
+    CHECK_OK(aihw_module_load_state_dict(again, d, 1, AIHW_CONFIG_MUST_MATCH));
+    CHECK(same_state(m, again));
+    aihw_module_destroy(again);
+    aihw_module_destroy(m);
+    aihw_state_dict_destroy(d);
+  }
+}
+
 TEST_MAIN(TEST(dict_round_trip_continues_training_bit_identically),
           TEST(dict_lists_tensors_and_metadata),
           TEST(strict_load_names_every_missing_and_unexpected_key),
-          TEST(config_policies_decide_explicitly), TEST(failing_loads_change_nothing))
+          TEST(config_policies_decide_explicitly), TEST(failing_loads_change_nothing),
+          TEST(earlier_files_still_load))
