@@ -581,6 +581,14 @@ aihw_status aihw_linear_hwa_prepare(aihw_module *m, aihw_nn_import *im, const ch
     const size_t shape[1] = {(size_t)h->range.n};
     if (!join(name, sizeof name, prefix, "input_range"))
       return too_long(prefix);
+    const float *stored = NULL;
+    aihw_st_tensor t;
+    if (aihw_st_dict_contains(im->dict, name) &&
+        aihw_st_dict_get_f32(im->dict, name, &stored, &t) == AIHW_OK && t.numel == shape[0])
+      for (size_t k = 0; k < shape[0]; ++k)
+        if (stored[k] == 0.0f) /* x' = clip(x) / r */
+          return aihw_error(AIHW_ERR_FORMAT, "tensor '%s': element %zu is 0: an input range "
+                                             "must be non-zero", name, k);
     AIHW_TRY(aihw_nn_import_f32(im, name, shape, 1, h->range.value));
     AIHW_TRY(aihw_nn_param_prepare_momentum(&h->range, im, name));
     if (!join(name, sizeof name, prefix, "input_range_update_idx"))

@@ -433,6 +433,27 @@ static void periphery_state_round_trips_bit_identically(void) {
   CHECK_STATUS(aihw_module_load_state_dict(b, e, 1, AIHW_CONFIG_MUST_MATCH), AIHW_ERR_FORMAT);
   CHECK_ERROR_MENTIONS("out_scaling_alpha");
   aihw_state_dict_destroy(e);
+  /* a zero input range is refused, b unchanged */
+  CHECK_OK(aihw_state_dict_create(&e));
+  for (size_t k = 0; k < aihw_state_dict_metadata_count(d); ++k) {
+    const char *key = NULL, *value = NULL;
+    CHECK_OK(aihw_state_dict_metadata_at(d, k, &key, &value));
+    CHECK_OK(aihw_state_dict_set_metadata(e, key, value));
+  }
+  for (size_t k = 0; k < aihw_state_dict_count(d); ++k) {
+    aihw_state_tensor t;
+    CHECK_OK(aihw_state_dict_at(d, k, &t));
+    const float zeros[2] = {1.0f, 0.0f};
+    CHECK_OK(aihw_state_dict_add(e, t.name, t.dtype, t.shape, t.ndim,
+                                 strcmp(t.name, "input_range") == 0 ? zeros : t.data));
+  }
+  float before[2], after[2];
+  CHECK_OK(aihw_linear_get_input_range(b, before, 2, NULL));
+  CHECK_STATUS(aihw_module_load_state_dict(b, e, 1, AIHW_CONFIG_MUST_MATCH), AIHW_ERR_FORMAT);
+  CHECK_ERROR_MENTIONS("input range must be non-zero");
+  CHECK_OK(aihw_linear_get_input_range(b, after, 2, NULL));
+  CHECK(memcmp(before, after, sizeof before) == 0);
+  aihw_state_dict_destroy(e);
   aihw_state_dict_destroy(d);
   aihw_module_destroy(a);
   aihw_module_destroy(b);
