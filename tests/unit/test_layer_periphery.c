@@ -102,23 +102,17 @@ static void check_alpha_gradient(int columnwise) {
   double fd[8];
   for (int64_t k = 0; k < n; ++k) {
     double l[2];
+    float a[2][8]; /* alpha + h e_k, alpha - h e_k */
     for (int side = 0; side < 2; ++side) {
-      float a[8];
-      memcpy(a, a0, sizeof a);
-      a[k] += side ? -1e-2f : 1e-2f;
-      CHECK_OK(aihw_linear_set_out_scaling(m, a, n));
+      memcpy(a[side], a0, sizeof a[side]);
+      a[side][k] += side ? -1e-2f : 1e-2f;
+      CHECK_OK(aihw_linear_set_out_scaling(m, a[side], n));
       CHECK_OK(aihw_module_forward(m, x, 3, 6, y, 4));
       l[side] = 0.0;
       for (int j = 0; j < 12; ++j)
         l[side] += (double)c[j] * (double)y[j];
-      fd[k] = 0.0; /* filled below */
     }
-    float ap[8], am[8];
-    memcpy(ap, a0, sizeof ap);
-    memcpy(am, a0, sizeof am);
-    ap[k] += 1e-2f;
-    am[k] -= 1e-2f;
-    fd[k] = (l[0] - l[1]) / ((double)ap[k] - (double)am[k]);
+    fd[k] = (l[0] - l[1]) / ((double)a[0][k] - (double)a[1][k]);
   }
   CHECK_OK(aihw_linear_set_out_scaling(m, a0, n));
   CHECK_OK(aihw_module_set_training(m, 1));

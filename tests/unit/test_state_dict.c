@@ -226,8 +226,6 @@ static void config_policies_decide_explicitly(void) {
   CHECK_OK(aihw_module_state_dict(a, &d));
   aihw_module *b = make_net(0.001f, 3);
   aihw_module *b_copy = make_net(0.001f, 3);
-  aihw_module *first_child = aihw_module_child(b, 0);
-  (void)first_child;
   /* MUST_MATCH refuses and names the first differing field */
   CHECK_STATUS(aihw_module_load_state_dict(b, d, 1, AIHW_CONFIG_MUST_MATCH), AIHW_ERR_FORMAT);
   CHECK_ERROR_MENTIONS("children[0].tile_config.device.dw_min");
