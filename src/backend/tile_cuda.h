@@ -28,6 +28,20 @@ aihw_status aihw_tile_cuda_sync_host(const aihw_tile *tile);
  * for tests and diagnostics. Not thread-safe. */
 extern long aihw_cuda_gpu_update_count;
 
+/* aihw_tile_program_weights / aihw_tile_drift_to of an INFERENCE tile on a GPU, after
+ * the public function's checks (evaluation mode, t finite and >= 0): the same state
+ * afterwards as the host calls (tile_cuda_inference.c). */
+aihw_status aihw_tile_cuda_program_weights(aihw_tile *tile);
+aihw_status aihw_tile_cuda_drift_to(aihw_tile *tile, float t_inference_s);
+
+/* The host reference weights changed (aihw_tile_weights_changed): the device copies of the
+ * reference and of the programmed weights are out of date. No-op for host tiles. */
+void aihw_tile_cuda_reference_changed(aihw_tile *tile);
+
+/* Makes the host programmed weights and drift exponents current after a GPU programming
+ * (part of aihw_tile_cuda_sync_host). */
+aihw_status aihw_tile_cuda_sync_programmed(const aihw_tile *tile);
+
 /* Copies the host weights to the device copy (after set_weights). */
 aihw_status aihw_tile_cuda_upload_weights(aihw_tile *tile);
 

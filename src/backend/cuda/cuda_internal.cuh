@@ -86,6 +86,12 @@ struct aihw_cuda_tile {
   aihw_dbuf work, update_work;
   aihw_round_info *info; /* pinned */
   int host_stale;        /* device weights newer than the host copy */
+  /* Inference tiles (cuda_inference.cu): reference, programmed weights [rows][cols] and
+   * drift exponents [nu_slices][rows][cols], or NULL; AIHW_CUDA_* flags; the readout's
+   * one-hot inputs and outputs; the scan counters. */
+  float *ref = nullptr, *prog = nullptr, *nu = nullptr;
+  int nu_slices = 0, inf_flags = 0;
+  aihw_dbuf inf_work, inf_scan;
   std::vector<int> host_idx, host_done;
 };
 

@@ -90,6 +90,11 @@ extern "C" void aihw_cuda_tile_destroy(aihw_cuda_tile *ct) {
   dperiph_free(&ct->bwd);
   cudaFree(ct->work.ptr);
   cudaFree(ct->update_work.ptr);
+  cudaFree(ct->ref);
+  cudaFree(ct->prog);
+  cudaFree(ct->nu);
+  cudaFree(ct->inf_work.ptr);
+  cudaFree(ct->inf_scan.ptr);
   cudaFree(ct->max_bound);
   cudaFree(ct->min_bound);
   cudaFree(ct->scale_up);
