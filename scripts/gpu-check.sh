@@ -113,9 +113,9 @@ fi
   echo
   echo "## Pulsed update (ConstantStep, BL 31, UM, lr 0.01, batch 64) vs device copy of 24 B/device"
   echo
-  echo "| size | batch | t_ms | copy t_ms | ratio | GB/s |"
-  echo "|---:|---:|---:|---:|---:|---:|"
-  sed -n 's/.*"size": \([0-9]*\), "batch": \([0-9]*\), "t_ms": \([0-9.e+-]*\), "t_floor_ms": \([0-9.e+-]*\), "ratio": \([0-9.e+-]*\), "samples_per_s": [0-9.e+-]*, "gb_per_s": \([0-9.e+-]*\).*/| \1 | \2 | \3 | \4 | \5 | \6 |/p' \
+  echo "| size | batch | t_ms | copy t_ms | ratio | GB/s | Philox t_ms |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  sed -n 's/.*"size": \([0-9]*\), "batch": \([0-9]*\), "t_ms": \([0-9.e+-]*\), "t_floor_ms": \([0-9.e+-]*\), "ratio": \([0-9.e+-]*\), "samples_per_s": [0-9.e+-]*, "gb_per_s": \([0-9.e+-]*\), "t_philox_ms": \([0-9.e+-]*\).*/| \1 | \2 | \3 | \4 | \5 | \6 | \7 |/p' \
     "$out/bench_update.jsonl"
   echo
   echo "## Program + drift to 1 h (INFERENCE tile, PCM, SinglePair) vs device copy of 5 n^2 floats"

@@ -153,6 +153,11 @@ aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t n_out, int6
                                   int repeats, double *median_s);
 aihw_status aihw_cuda_bench_copy(int device, int64_t bytes, int repeats, double *median_s);
 
+/* Floor of random-number generation, timed the same way: `uniform_blocks` Philox blocks
+ * turned into 4 uniforms and `normal_blocks` into 4 normals (Box-Muller), each once. */
+aihw_status aihw_cuda_bench_philox(int device, int64_t uniform_blocks, int64_t normal_blocks,
+                                   int repeats, double *median_s);
+
 /* Device memory for benchmarks and tests (cudaMalloc / cudaFree / cudaMemcpy). */
 aihw_status aihw_cuda_malloc(int device, size_t bytes, void **out);
 void aihw_cuda_free(void *ptr);

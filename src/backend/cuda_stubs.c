@@ -84,6 +84,10 @@ aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t n_out, int6
 aihw_status aihw_cuda_bench_copy(int device, int64_t bytes, int repeats, double *median_s) {
   return no_cuda();
 }
+aihw_status aihw_cuda_bench_philox(int device, int64_t uniform_blocks, int64_t normal_blocks,
+                                   int repeats, double *median_s) {
+  return no_cuda();
+}
 aihw_status aihw_cuda_malloc(int device, size_t bytes, void **out) { return no_cuda(); }
 void aihw_cuda_free(void *ptr) {}
 aihw_status aihw_cuda_memcpy_h2d(void *dst, const void *src, size_t bytes) { return no_cuda(); }

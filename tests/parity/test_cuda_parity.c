@@ -442,6 +442,29 @@ static void constant_step_single_steps_are_bit_identical(void) {
   free_twins(&t);
 }
 
+/* Weights spread up to near the bounds and a moderate learning rate: the GPU's two-pass
+ * aggregation meets devices whose bounds test its count bounds cannot settle (the exact
+ * path), beside certain passes and certain failures. */
+static void constant_step_near_bounds_is_bit_identical(void) {
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  c.seed = 12;
+  c.device.construction_seed = 9;
+  const int64_t out = 64, in = 61, batch = 40;
+  twins t = make_twins(&c, out, in, 0.58f);
+  float *x = random_floats(batch * in, -1.0f, 1.0f), *d = random_floats(batch * out, -1, 1);
+  const long gpu_updates = aihw_cuda_gpu_update_count;
+  const float lrs[4] = {0.02f, 0.1f, 0.3f, 0.05f};
+  for (int rep = 0; rep < 4; ++rep) {
+    CHECK_OK(aihw_tile_update(t.cpu, x, batch, in, d, out, lrs[rep]));
+    CHECK_OK(aihw_tile_update(t.gpu, x, batch, in, d, out, lrs[rep]));
+    check_same_weights(&t, "near the bounds, moderate steps");
+  }
+  CHECK(aihw_cuda_gpu_update_count == gpu_updates + 4);
+  free(x);
+  free(d);
+  free_twins(&t);
+}
+
 /* INFERENCE tile programmed and drifted on the host, then evaluated on the GPU: drift
  * compensation and output scales are applied in the output kernel. */
 static void inference_digital_stage(void) {
@@ -632,6 +655,7 @@ TEST_MAIN(TEST(exact_tiles_match), TEST(noise_draws_match),
           TEST(inference_digital_stage), TEST(unsupported_periphery_is_named),
           TEST(constant_step_update_is_bit_identical),
           TEST(constant_step_single_steps_are_bit_identical),
+          TEST(constant_step_near_bounds_is_bit_identical),
           TEST(inference_program_and_drift_match), TEST(inference_copies_follow_the_host))
 #undef main
 
