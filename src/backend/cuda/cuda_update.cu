@@ -441,6 +441,69 @@ __global__ void count_kernel(upd_args a, upd_bufs u, uint32_t *list, unsigned *l
   }
 }
 
+/* count_kernel for one-word trains (BL <= 32), with the counts taken branch-free: the d
+ * trains of the block's 8 rows are staged in shared memory per chunk of 64 samples, each
+ * beside a sign mask (all ones for d > 0; trains of samples without pulses staged as 0),
+ * so that per device and sample n = popc(x & d), total += n and same += n where the
+ * signs of x and d agree (one LOP3 with the two masks); net = 2 same - total. A train
+ * without pulses has no bits, so its coincidences are 0 whatever its sign. */
+constexpr int kCountChunk = 64;
+
+__global__ void __launch_bounds__(128) count_fast_kernel(upd_args a, upd_bufs u, uint32_t *list,
+                                                         unsigned *list_count) {
+  __shared__ uint4 d_sh[kCountChunk][2], m_sh[kCountChunk][2];
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  const int i0 = blockIdx.y * kRowsPerThread;
+  const bool live = j < a.cols;
+  int total[kRowsPerThread], same[kRowsPerThread];
+#pragma unroll
+  for (int r = 0; r < kRowsPerThread; ++r)
+    total[r] = same[r] = 0;
+  for (int b0 = 0; b0 < a.batch; b0 += kCountChunk) {
+    const int nb = a.batch - b0 < kCountChunk ? a.batch - b0 : kCountChunk;
+    __syncthreads();
+    for (int e = threadIdx.x; e < kCountChunk * kRowsPerThread; e += blockDim.x) {
+      const int bb = e / kRowsPerThread, r = e % kRowsPerThread, i = i0 + r, b = b0 + bb;
+      uint32_t dw = 0u, mask = 0u;
+      if (bb < nb && i < a.rows && u.plans[b].bl != 0) {
+        dw = u.d_bits[(int64_t)b * a.rows + i];
+        mask = u.d_sign[(int64_t)b * a.rows + i] > 0 ? 0xffffffffu : 0u;
+      }
+      ((uint32_t *)d_sh[bb])[r] = dw;
+      ((uint32_t *)m_sh[bb])[r] = mask;
+    }
+    __syncthreads();
+    if (!live)
+      continue;
+    const signed char *xs_col = u.x_sign + (int64_t)b0 * a.cols + j;
+    const uint32_t *xb_col = u.x_bits + (int64_t)b0 * a.cols + j;
+    for (int bb = 0; bb < nb; ++bb) {
+      const uint32_t xw = xb_col[(int64_t)bb * a.cols];
+      const uint32_t xm = xs_col[(int64_t)bb * a.cols] > 0 ? 0xffffffffu : 0u;
+      const uint4 d0 = d_sh[bb][0], d1 = d_sh[bb][1], m0 = m_sh[bb][0], m1 = m_sh[bb][1];
+      const uint32_t dw[kRowsPerThread] = {d0.x, d0.y, d0.z, d0.w, d1.x, d1.y, d1.z, d1.w};
+      const uint32_t dm[kRowsPerThread] = {m0.x, m0.y, m0.z, m0.w, m1.x, m1.y, m1.z, m1.w};
+#pragma unroll
+      for (int r = 0; r < kRowsPerThread; ++r) {
+        const int n = __popc(xw & dw[r]);
+        total[r] += n;
+        same[r] += (int)((uint32_t)n & ~(xm ^ dm[r]));
+      }
+    }
+  }
+  if (!live)
+    return;
+#pragma unroll
+  for (int r = 0; r < kRowsPerThread; ++r) {
+    const int i = i0 + r;
+    if (i >= a.rows)
+      continue;
+    const int64_t k = (int64_t)i * a.cols + j;
+    count_finish(a, u, i, j, 2 * same[r] - total[r], total[r], u.scale_up[k], u.scale_down[k],
+                 list, list_count);
+  }
+}
+
 /* aggregate_kernel's exact sample loop and test for the listed devices, one warp per
  * device: the lanes find the coincidence counts of 32 samples at a time, then every lane
  * runs the sequential path over them (the same float operations in the same order). */
@@ -723,7 +786,10 @@ extern "C" aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct,
   dim3 agrid(aihw_blocks_for(cols, 128), aihw_blocks_for(rows, kRowsPerThread));
   if (two_pass) {
     CU_TRY(cudaMemsetAsync(list_count, 0, sizeof(unsigned), st), "cudaMemset");
-    count_kernel<<<agrid, 128, 0, st>>>(a, u, list, list_count);
+    if (words == 1)
+      count_fast_kernel<<<agrid, 128, 0, st>>>(a, u, list, list_count);
+    else
+      count_kernel<<<agrid, 128, 0, st>>>(a, u, list, list_count);
     int sms = 132;
     cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, ct->device);
     uncertain_kernel<<<(unsigned)(32 * sms), 128, 0, st>>>(a, u, list, list_count);
