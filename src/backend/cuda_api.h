@@ -144,6 +144,31 @@ aihw_status aihw_cuda_tile_drift(aihw_cuda_tile *ct, const aihw_noise_model_para
 aihw_status aihw_cuda_tile_readout(aihw_cuda_tile *ct, aihw_periphery *p,
                                    const aihw_mv_call *call, double *sums);
 
+/* ---- A layer's tile grid in one call (cuda_grid.cu) -------------------------------- */
+
+/* Tile (r, c) of a grid call: its device state, forward periphery (not perfect, not
+ * AVERAGE_ABS_MAX), its block of the layer (x columns in_start .. + n_in, outputs
+ * out_start .. + n_out), and what aihw_cuda_tile_mv's call and digital stage would hold. */
+typedef struct aihw_cuda_grid_tile {
+  aihw_cuda_tile *ct;
+  aihw_periphery *p;
+  int64_t in_start, n_in, out_start, n_out;
+  float alpha; /* forward_alpha */
+  uint32_t seed, tile_id;
+  uint64_t op;
+  const float *out_alpha, *out_scales; /* host [n_out] or NULL */
+  int *rounds;                         /* host [batch] or NULL */
+} aihw_cuda_grid_tile;
+
+/* y[batch][out] = sum over r of tile (r, c)'s forward of its x block, in r order, plus
+ * bias[out] (host, may be NULL), for tiles[r * out_splits + c], all on one device. Every
+ * tile's result and random draws are those of aihw_cuda_tile_mv (same kernels); one host
+ * synchronisation per bound-management round for the whole grid. x, y host or device
+ * memory. NOT_FINITE naming x[b][j] before anything is written. */
+aihw_status aihw_cuda_grid_forward(const aihw_cuda_grid_tile *tiles, int64_t in_splits,
+                                   int64_t out_splits, const float *x, int64_t batch,
+                                   int64_t in, float *y, int64_t out, const float *bias);
+
 /* Floors for the benchmarks, measured on device `device` as the tile calls are (host
  * clock around the call and a device synchronisation): median seconds of a bare
  * cublasSgemm C[batch][n_out] = X[batch][n_in] W[n_out][n_in]^T (float32, default math

@@ -77,6 +77,11 @@ aihw_status aihw_cuda_tile_readout(aihw_cuda_tile *ct, aihw_periphery *p,
                                    const aihw_mv_call *call, double *sums) {
   return no_cuda();
 }
+aihw_status aihw_cuda_grid_forward(const aihw_cuda_grid_tile *tiles, int64_t in_splits,
+                                   int64_t out_splits, const float *x, int64_t batch,
+                                   int64_t in, float *y, int64_t out, const float *bias) {
+  return no_cuda();
+}
 aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t n_out, int64_t n_in,
                                   int repeats, double *median_s) {
   return no_cuda();

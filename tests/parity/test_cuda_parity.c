@@ -624,6 +624,71 @@ static void inference_copies_follow_the_host(void) {
   free_twins(&t);
 }
 
+/* A LINEAR layer mapped onto a 3 x 3 grid of INFERENCE tiles, all on the GPU: one grid
+ * call (cuda_grid.cu) gives the CPU module's output up to GEMM rounding; an element may sit
+ * on a neighbouring ADC level in any of the in_splits tiles of its sum, so it may differ by
+ * up to in_splits ADC steps of its row (BM rounds included, x8), and such elements must be
+ * rare (<= 0.5 %). After programming and drift (compensation factors per tile) as well. */
+static void mapped_layer_grid_matches(void) {
+  aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_INFERENCE);
+  c.seed = 31;
+  aihw_mapping_params mp = aihw_mapping_params_default();
+  mp.max_input_size = 32;
+  mp.max_output_size = 24;
+  const int64_t in = 70, out = 50, batch = 40;
+  aihw_module *mc = NULL, *mg = NULL;
+  CHECK_OK(aihw_linear_create(&c, &mp, in, out, 1, &mc));
+  CHECK_OK(aihw_linear_create(&c, &mp, in, out, 1, &mg));
+  int64_t ni = 0, no = 0;
+  CHECK_OK(aihw_linear_tile_grid(mg, &ni, &no));
+  CHECK(ni == 3 && no == 3);
+  float *w = random_floats(out * in, -0.3f, 0.3f), *bias = random_floats(out, -0.1f, 0.1f);
+  CHECK_OK(aihw_linear_set_weights(mc, w, bias, 1));
+  CHECK_OK(aihw_linear_set_weights(mg, w, bias, 1));
+  CHECK_OK(aihw_module_to_cuda(mg, 0));
+  float *x = random_floats(batch * in, -1.0f, 1.0f);
+  float yc[40 * 50], yg[40 * 50], steps[40];
+  const float res = aihw_linear_tile(mc, 0, 0)->forward.out_res;
+  for (int64_t b = 0; b < batch; ++b) {
+    float a = 0.0f;
+    for (int64_t j = 0; j < in; ++j)
+      a = fmaxf(a, fabsf(x[b * in + j]));
+    steps[b] = (float)ni * res * a * 2.0f * 8.0f;
+  }
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      CHECK_OK(aihw_module_drift_to(mc, 3600.0f));
+      CHECK_OK(aihw_module_drift_to(mg, 3600.0f));
+      for (int64_t b = 0; b < batch; ++b)
+        steps[b] *= 1.5f; /* compensation factors above 1 */
+    }
+    const long grid_calls = aihw_cuda_grid_forward_count;
+    CHECK_OK(aihw_module_forward(mc, x, batch, in, yc, out));
+    CHECK_OK(aihw_module_forward(mg, x, batch, in, yg, out));
+    CHECK(aihw_cuda_grid_forward_count == grid_calls + 1);
+    check_quantised(yc, yg, batch, out, steps, pass ? "grid after drift" : "grid forward");
+    for (int64_t r = 0; r < ni; ++r)
+      for (int64_t o = 0; o < no; ++o) {
+        uint64_t kc, kg;
+        CHECK_OK(aihw_tile_get_counter(aihw_linear_tile(mc, r, o), &kc));
+        CHECK_OK(aihw_tile_get_counter(aihw_linear_tile(mg, r, o), &kg));
+        CHECK(kc == kg);
+      }
+  }
+  /* the tile-by-tile GPU path agrees too */
+  aihw_cuda_grid_disabled = 1;
+  float yt[40 * 50];
+  CHECK_OK(aihw_module_forward(mc, x, batch, in, yc, out));
+  CHECK_OK(aihw_module_forward(mg, x, batch, in, yt, out));
+  aihw_cuda_grid_disabled = 0;
+  check_quantised(yc, yt, batch, out, steps, "tile by tile");
+  free(w);
+  free(bias);
+  free(x);
+  aihw_module_destroy(mc);
+  aihw_module_destroy(mg);
+}
+
 static void unsupported_periphery_is_named(void) {
   aihw_tile_config c = aihw_tile_config_default(AIHW_TILE_ANALOG);
   c.forward.ir_drop = 1.0f;
@@ -656,7 +721,8 @@ TEST_MAIN(TEST(exact_tiles_match), TEST(noise_draws_match),
           TEST(constant_step_update_is_bit_identical),
           TEST(constant_step_single_steps_are_bit_identical),
           TEST(constant_step_near_bounds_is_bit_identical),
-          TEST(inference_program_and_drift_match), TEST(inference_copies_follow_the_host))
+          TEST(inference_program_and_drift_match), TEST(inference_copies_follow_the_host),
+          TEST(mapped_layer_grid_matches))
 #undef main
 
 int main(int argc, char **argv) {
