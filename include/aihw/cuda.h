@@ -11,8 +11,11 @@
  * While a tile is on a GPU (this version):
  * - forward, backward, set/get weights, alpha, counter, training mode, output scales
  *   and state export work as on the host (set_weights copies the new weights over);
- * - aihw_tile_update() runs on the host and copies the new weights over (the GPU pulsed
- *   update is not part of this version);
+ * - aihw_tile_update() of a ConstantStep tile (pulse trains, no write noise) runs on the
+ *   GPU, bit-identical to the host update; other updates run on the host and copy the
+ *   new weights over;
+ * - a LINEAR module whose tiles are all on one GPU runs its forward tile grid in one
+ *   call (same results as tile by tile);
  * - aihw_tile_program_weights() and aihw_tile_drift_to() of an INFERENCE tile run on the
  *   GPU (programming noise, drift, read noise and the drift-compensation readout), with
  *   the CPU's random draws and physics functions: the weights, programmed weights, drift
