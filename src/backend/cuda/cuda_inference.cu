@@ -542,7 +542,7 @@ extern "C" aihw_status aihw_cuda_tile_readout(aihw_cuda_tile *ct, aihw_periphery
   c.y_cols = m;
   c.batch = n;
   c.rounds = NULL;
-  AIHW_TRY(aihw_cuda_tile_mv(ct, p, 0, &c, NULL));
+  AIHW_TRY(aihw_cuda_tile_mv_onehot(ct, p, &c));
   column_abs_sum_kernel<<<aihw_blocks_for(m, 128), 128, 0, st>>>(y, n, m, dsums);
   CU_TRY(cudaMemcpyAsync(sums, dsums, (size_t)m * 8, cudaMemcpyDeviceToHost, st),
          "readout sums to the host");

@@ -104,6 +104,13 @@ static inline aihw_status aihw_read_info(aihw_cuda_tile *ct, const aihw_round_in
   return AIHW_OK;
 }
 
+/* aihw_cuda_tile_mv (forward) for x = the identity of size cols (batch = x_cols = cols,
+ * device memory): sample j is one-hot at column j, so the product is W's columns times the
+ * prepared inputs, without a GEMM (when there is no input noise); the same results. For
+ * the drift-compensation readout (cuda_inference.cu). */
+aihw_status aihw_cuda_tile_mv_onehot(aihw_cuda_tile *ct, aihw_periphery *p,
+                                     const aihw_mv_call *call);
+
 /* Allocates *dst on the current device and copies n floats of host src there (src NULL:
  * *dst = NULL). */
 aihw_status aihw_cuda_upload_vector(float **dst, const float *src, int64_t n, const char *what);

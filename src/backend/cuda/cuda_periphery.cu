@@ -210,8 +210,32 @@ static aihw_status device_gemm(aihw_cuda_tile *ct, int transposed, const float *
   return AIHW_OK;
 }
 
+/* Y[k][i] = W[i][j] U[k][j], j = idx[k]: the product for inputs that are zero except at
+ * column j of sample j (the compensation readout's one-hot rows, aihw_cuda_tile_mv_onehot).
+ * Every other term of the dot product is an exact zero, so this is the GEMM's value (up to
+ * the sign of a zero result). 32 x 32 blocks through shared memory. */
+__global__ void onehot_product_kernel(const float *__restrict__ w, const float *__restrict__ u,
+                                      const int *__restrict__ idx, float *__restrict__ y,
+                                      int active, int n, int m) {
+  __shared__ float t[32][33];
+  const int k0 = blockIdx.y * 32, i0 = blockIdx.x * 32;
+  const int k = k0 + threadIdx.x;
+  const int j = k < active ? idx[k] : 0;
+  for (int r = threadIdx.y; r < 32; r += blockDim.y) {
+    const int i = i0 + r;
+    t[r][threadIdx.x] =
+        k < active && i < m ? w[(int64_t)i * n + j] * u[(int64_t)k * n + j] : 0.0f;
+  }
+  __syncthreads();
+  for (int r = threadIdx.y; r < 32; r += blockDim.y) {
+    const int kk = k0 + r, i = i0 + threadIdx.x;
+    if (kk < active && i < m)
+      y[(int64_t)kk * m + i] = t[threadIdx.x][r];
+  }
+}
+
 static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
-                          const aihw_mv_call *c, const aihw_cuda_digital *dig) {
+                          const aihw_mv_call *c, const aihw_cuda_digital *dig, int onehot) {
   const int perfect = p == NULL || p->perfect;
   const int64_t n = transposed ? ct->rows : ct->cols, m = transposed ? ct->cols : ct->rows;
   const int64_t batch = c->batch, x_cols = c->x_cols, y_cols = c->y_cols;
@@ -322,7 +346,12 @@ static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
       exact_input_kernel<<<aihw_blocks_for(batch * n, 256), 256, 0, st>>>(a, w, (int)batch);
       u = w.u;
     }
-    AIHW_TRY(device_gemm(ct, transposed, u, (int)batch, w.y));
+    if (onehot && !transposed && u == x) /* x one-hot and used as it is */
+      onehot_product_kernel<<<dim3(aihw_blocks_for(m, 32), aihw_blocks_for(batch, 32)),
+                              dim3(32, 8), 0, st>>>(ct->w, u, w.idx, w.y, (int)batch, (int)n,
+                                                    (int)m);
+    else
+      AIHW_TRY(device_gemm(ct, transposed, u, (int)batch, w.y));
     exact_output_kernel<<<aihw_blocks_for(batch * y_cols, 256), 256, 0, st>>>(a, w, (int)batch);
     if (c->rounds != NULL)
       for (int64_t b = 0; b < batch; ++b)
@@ -367,7 +396,12 @@ static aihw_status mv_run(aihw_cuda_tile *ct, aihw_periphery *p, int transposed,
       if (need_sum || need_norm)
         input_sums_kernel<<<aihw_blocks_for(active, 128), 128, 0, st>>>(a, w, (int)active,
                                                                     need_sum, need_norm);
-      AIHW_TRY(device_gemm(ct, transposed, w.u, (int)active, w.y));
+      if (onehot && !transposed && io->inp_noise <= 0.0f) /* the prepared rows stay one-hot */
+        onehot_product_kernel<<<dim3(aihw_blocks_for(m, 32), aihw_blocks_for(active, 32)),
+                                dim3(32, 8), 0, st>>>(ct->w, w.u, w.idx, w.y, (int)active,
+                                                      (int)n, (int)m);
+      else
+        AIHW_TRY(device_gemm(ct, transposed, w.u, (int)active, w.y));
       epilogue_kernel<<<(unsigned)active, 256, 0, st>>>(a, w, round);
       AIHW_TRY(aihw_read_info(ct, w.info));
       if (round == 0 && ct->info->bad_index != ~0ull)
@@ -424,5 +458,12 @@ extern "C" aihw_status aihw_cuda_tile_mv(aihw_cuda_tile *ct, aihw_periphery *p,
   if (call->batch > 0x7fffffff || (transposed ? ct->cols : ct->rows) * call->batch > INT64_MAX / 8)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "CUDA backend: batch = %lld is too large",
                       (long long)call->batch);
-  return mv_run(ct, p, transposed, call, digital);
+  return mv_run(ct, p, transposed, call, digital, 0);
+}
+
+aihw_status aihw_cuda_tile_mv_onehot(aihw_cuda_tile *ct, aihw_periphery *p,
+                                     const aihw_mv_call *call) {
+  if (call->batch != ct->cols || call->x_cols != ct->cols)
+    return aihw_error(AIHW_ERR_INTERNAL, "CUDA backend: one-hot product of the wrong shape");
+  return mv_run(ct, p, 0, call, NULL, 1);
 }
