@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -379,6 +380,12 @@ aihw_status aihw_linear_forward_impl(aihw_module *m, const float *x, int64_t bat
   if (aihw_linear_hwa_active(s)) /* learned scales / input ranges: linear_hwa.c */
     return aihw_linear_hwa_forward(m, x, batch, y);
   const int64_t in = m->in_features, out = m->out_features;
+  /* A grid of tiles all on one GPU runs as one backend call (src/backend/tile_cuda_grid.c). */
+  aihw_status gs = aihw_tile_cuda_grid_forward(s->tiles, s->in_splits, s->out_splits,
+                                               s->in_starts, s->in_sizes, s->out_starts,
+                                               s->out_sizes, x, batch, in, y, out, s->bias);
+  if (gs != AIHW_ERR_UNSUPPORTED)
+    return gs;
   const size_t nb = (size_t)batch;
   AIHW_TRY(aihw_nn_buffer_reserve(&s->work_sum, nb * (size_t)out, "layer output"));
   if (s->in_splits > 1)
