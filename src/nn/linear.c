@@ -380,12 +380,17 @@ aihw_status aihw_linear_forward_impl(aihw_module *m, const float *x, int64_t bat
   if (aihw_linear_hwa_active(s)) /* learned scales / input ranges: linear_hwa.c */
     return aihw_linear_hwa_forward(m, x, batch, y);
   const int64_t in = m->in_features, out = m->out_features;
-  /* A grid of tiles all on one GPU runs as one backend call (src/backend/tile_cuda_grid.c). */
-  aihw_status gs = aihw_tile_cuda_grid_forward(s->tiles, s->in_splits, s->out_splits,
-                                               s->in_starts, s->in_sizes, s->out_starts,
-                                               s->out_sizes, x, batch, in, y, out, s->bias);
-  if (gs != AIHW_ERR_UNSUPPORTED)
-    return gs;
+  /* A grid of tiles all on one GPU runs as one backend call (src/backend/tile_cuda_grid.c),
+   * except where training needs the tiles' own outputs for the output-bound mask. */
+  if (!(m->training && aihw_linear_hwa_bound_on(s))) {
+    aihw_status gs = aihw_tile_cuda_grid_forward(s->tiles, s->in_splits, s->out_splits,
+                                                 s->in_starts, s->in_sizes, s->out_starts,
+                                                 s->out_sizes, x, batch, in, y, out, s->bias);
+    if (gs != AIHW_ERR_UNSUPPORTED) {
+      aihw_linear_hwa_forget_bound(s);
+      return gs;
+    }
+  }
   const size_t nb = (size_t)batch;
   AIHW_TRY(aihw_nn_buffer_reserve(&s->work_sum, nb * (size_t)out, "layer output"));
   if (s->in_splits > 1)

@@ -127,6 +127,15 @@ int aihw_linear_hwa_has_gradients(const aihw_linear_state *s) { return s->acc_ro
 
 /* ---- output bound ------------------------------------------------------------------------ */
 
+int aihw_linear_hwa_bound_on(const aihw_linear_state *s) {
+  return s->hwa != NULL && s->hwa->bound > 0.0f;
+}
+
+void aihw_linear_hwa_forget_bound(aihw_linear_state *s) {
+  if (s->hwa != NULL)
+    s->hwa->mask_any = 0;
+}
+
 aihw_status aihw_linear_hwa_record_bound(aihw_module *m, int64_t r, int64_t c, const float *yc,
                                          int64_t batch) {
   aihw_linear_state *s = m->linear;

@@ -51,6 +51,10 @@ aihw_status aihw_linear_hwa_record_bound(aihw_module *m, int64_t r, int64_t c, c
                                          int64_t batch);
 aihw_status aihw_linear_hwa_mask_d(aihw_module *m, int64_t r, int64_t c, const float *dc,
                                    int64_t batch, const float **out);
+/* 1 when the layer masks gradients at saturated tile outputs (handle_output_bound); a
+ * forward that records no mask (the fused GPU grid, evaluation only) forgets the last one. */
+int aihw_linear_hwa_bound_on(const aihw_linear_state *s);
+void aihw_linear_hwa_forget_bound(aihw_linear_state *s);
 /* set_weights resets the learned scales to 1 (aihwkit's set_scales). */
 void aihw_linear_hwa_reset_alpha(aihw_linear_state *s);
 /* The learned scale of row i of tile (r, c) (1 without learned scaling). */
