@@ -307,12 +307,7 @@ __global__ void aggregate_kernel(upd_args a, upd_bufs u) {
         continue;
       net[r] += c;
       total[r] += c < 0 ? -c : c;
-      const float cf = (float)c;
-      const float scale = cf > 0.0f ? sd[r] : su[r];
-      const float p = pos[r] - cf * scale;
-      pos[r] = p;
-      hi[r] = p > hi[r] ? p : hi[r];
-      lo[r] = p < lo[r] ? p : lo[r];
+      aihw_mean_path_step(c, su[r], sd[r], &pos[r], &hi[r], &lo[r]);
     }
   }
 #pragma unroll
@@ -528,12 +523,7 @@ __global__ void uncertain_kernel(upd_args a, upd_bufs u, const uint32_t *list,
           continue;
         net += c;
         total += c < 0 ? -c : c;
-        const float cf = (float)c;
-        const float scale = cf > 0.0f ? sd : su;
-        const float p = pos - cf * scale;
-        pos = p;
-        hi = p > hi ? p : hi;
-        lo = p < lo ? p : lo;
+        aihw_mean_path_step(c, su, sd, &pos, &hi, &lo);
       }
     }
     if (lane == 0)
