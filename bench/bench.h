@@ -27,6 +27,14 @@ void bench_drift_usage(FILE *out);
 /* bench_lenet.c: LeNet-5 training iteration, ANALOG ConstantStep vs FLOATING_POINT tiles. */
 int bench_lenet_run(int argc, char **argv);
 void bench_lenet_usage(FILE *out);
+/* bench_mlp.c: MLP training epoch on Fashion-MNIST, --rpu tiles vs FLOATING_POINT tiles. */
+int bench_mlp_run(int argc, char **argv);
+void bench_mlp_usage(FILE *out);
+
+/* bench_realistic.c: realistic write of a ConstantStep tile vs the same loop on FP tiles. */
+int bench_realistic_run(int argc, char **argv);
+void bench_realistic_usage(FILE *out);
+
 /* bench_compound.c: Tiki-Taka (TTv1, TTv2) tile update vs the single-device update. */
 int bench_compound_run(int argc, char **argv);
 void bench_compound_usage(FILE *out);

@@ -10,6 +10,10 @@ const cli_command bench_ops[] = {
      bench_drift_run, bench_drift_usage},
     {"lenet", "LeNet-5 training iteration (batch 64), ANALOG ConstantStep vs FP tiles",
      bench_lenet_run, bench_lenet_usage},
+    {"mlp", "MLP 784-256-128-10 epoch on Fashion-MNIST, --rpu tiles vs FP tiles",
+     bench_mlp_run, bench_mlp_usage},
+    {"realistic", "realistic write (closed-loop pulsed programming) of a ConstantStep tile",
+     bench_realistic_run, bench_realistic_usage},
     {"compound", "Tiki-Taka (TTv1, TTv2) tile update vs the single-device update",
      bench_compound_run, bench_compound_usage},
 };

@@ -197,6 +197,16 @@ static int run_case_cuda(const bench_options *opts, int64_t n, int64_t batch) {
     rc = cli_report_failure("bench update", "device copy floor", s);
     goto done;
   }
+  /* Philox floor: the draws of the call, each once: uniform blocks of the pulse trains
+   * ((rows + cols) / 4 per slot and sample, BL 31) and the normal blocks of the aggregated
+   * steps (one per two devices). */
+  double philox_s = 0.0;
+  s = aihw_cuda_bench_philox(0, (2 * n + 3) / 4 * 31 * batch, n * n / 2,
+                             rounds < 5 ? 5 : (int)rounds, &philox_s);
+  if (s != AIHW_OK) {
+    rc = cli_report_failure("bench update", "Philox floor", s);
+    goto done;
+  }
   const double t_ms = 1e3 * median_s[0], t_floor_ms = 1e3 * floor_s;
   const double gb_per_s = bytes / median_s[0] * 1e-9;
   char gpu[256];
@@ -213,15 +223,16 @@ static int run_case_cuda(const bench_options *opts, int64_t n, int64_t batch) {
     bench_json_number(&j, "ratio", t_ms / t_floor_ms, 4);
     bench_json_number(&j, "samples_per_s", (double)batch / median_s[0], 6);
     bench_json_number(&j, "gb_per_s", gb_per_s, 5);
+    bench_json_number(&j, "t_philox_ms", 1e3 * philox_s, 6);
     bench_json_string(&j, "gpu", gpu);
     bench_json_end(&j);
   } else {
     char versus[16] = "-";
     if (n == AIHWKIT_GPU_REF_SIZE && batch == 64)
       snprintf(versus, sizeof versus, "%.1f*", AIHWKIT_GPU_REF_MS / t_ms);
-    printf("%-18s %6lld %6lld %10.4f %12.4f %8.2f %9.1f %10s %8ld\n", "ConstantStepDevice",
-           (long long)n, (long long)batch, t_ms, t_floor_ms, t_ms / t_floor_ms, gb_per_s,
-           versus, rounds);
+    printf("%-18s %6lld %6lld %10.4f %12.4f %8.2f %9.1f %10s %8ld %10.4f\n",
+           "ConstantStepDevice", (long long)n, (long long)batch, t_ms, t_floor_ms,
+           t_ms / t_floor_ms, gb_per_s, versus, rounds, 1e3 * philox_s);
     fflush(stdout);
   }
   rc = CLI_EXIT_OK;
@@ -326,8 +337,8 @@ int bench_update_run(int argc, char **argv) {
              "round from W0 ~ U(-%g, %g), seed %u; medians of host-timed synchronous calls\n",
              (double)UPDATE_LR, (double)UPDATE_W0_MAX, (double)UPDATE_W0_MAX,
              (unsigned)opts.seed);
-      printf("%-18s %6s %6s %10s %12s %8s %9s %10s %8s\n", "device", "size", "batch", "t_ms",
-             "t_floor_ms", "ratio", "GB/s", "x aihwkit", "rounds");
+      printf("%-18s %6s %6s %10s %12s %8s %9s %10s %8s %10s\n", "device", "size", "batch",
+             "t_ms", "t_floor_ms", "ratio", "GB/s", "x aihwkit", "rounds", "philox_ms");
     }
     for (size_t a = 0; a < n_sz; ++a) {
       int rc = run_case_cuda(&opts, sz[a], 64);

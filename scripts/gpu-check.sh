@@ -8,6 +8,8 @@
 #   parity.log           the parity program's own report (verbose)
 #   bench_forward.jsonl  `aihw bench forward --device cuda --json`
 #   bench_update.jsonl   `aihw bench update --device cuda --json`
+#   bench_drift.jsonl    `aihw bench drift --device cuda --json`
+#   bench_mapped.jsonl   `aihw bench forward --device cuda --mapped --json`
 #   results.md           the results as a Markdown table, with the GPU model
 # Usage: scripts/gpu-check.sh [OUT_DIR] [--prebuilt DIR] [--quick]
 #   --prebuilt DIR  use the programs in DIR (aihw, test_*) instead of building; for
@@ -86,6 +88,12 @@ echo "gpu-check: aihw bench forward --device cuda"
 echo "gpu-check: aihw bench update --device cuda"
 "$bin/aihw" bench update --device cuda --json $quick >"$out/bench_update.jsonl" 2>&1 || status=1
 
+echo "gpu-check: aihw bench forward --device cuda --mapped"
+"$bin/aihw" bench forward --device cuda --mapped --json $quick >"$out/bench_mapped.jsonl" 2>&1 ||
+  status=1
+echo "gpu-check: aihw bench drift --device cuda"
+"$bin/aihw" bench drift --device cuda --json $quick >"$out/bench_drift.jsonl" 2>&1 || status=1
+
 # The commit, when the repository is a git checkout of its own (not a copy inside another).
 commit=unknown
 if [ "$(git -C "$repo" rev-parse --show-toplevel 2>/dev/null)" = "$repo" ]; then
@@ -109,10 +117,24 @@ fi
   echo
   echo "## Pulsed update (ConstantStep, BL 31, UM, lr 0.01, batch 64) vs device copy of 24 B/device"
   echo
-  echo "| size | batch | t_ms | copy t_ms | ratio | GB/s |"
-  echo "|---:|---:|---:|---:|---:|---:|"
-  sed -n 's/.*"size": \([0-9]*\), "batch": \([0-9]*\), "t_ms": \([0-9.e+-]*\), "t_floor_ms": \([0-9.e+-]*\), "ratio": \([0-9.e+-]*\), "samples_per_s": [0-9.e+-]*, "gb_per_s": \([0-9.e+-]*\).*/| \1 | \2 | \3 | \4 | \5 | \6 |/p' \
+  echo "| size | batch | t_ms | copy t_ms | ratio | GB/s | Philox t_ms |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  sed -n 's/.*"size": \([0-9]*\), "batch": \([0-9]*\), "t_ms": \([0-9.e+-]*\), "t_floor_ms": \([0-9.e+-]*\), "ratio": \([0-9.e+-]*\), "samples_per_s": [0-9.e+-]*, "gb_per_s": \([0-9.e+-]*\), "t_philox_ms": \([0-9.e+-]*\).*/| \1 | \2 | \3 | \4 | \5 | \6 | \7 |/p' \
     "$out/bench_update.jsonl"
+  echo
+  echo "## Mapped layer n -> n on 512 x 512 tiles, grid in one call, vs cublasSgemm of the layer"
+  echo
+  echo "| size | batch | t_ms | sgemm t_ms | ratio |"
+  echo "|---:|---:|---:|---:|---:|"
+  sed -n 's/.*"size": \([0-9]*\), "batch": \([0-9]*\), "t_ms": \([0-9.e+-]*\), "t_floor_ms": \([0-9.e+-]*\), "ratio": \([0-9.e+-]*\).*/| \1 | \2 | \3 | \4 | \5 |/p' \
+    "$out/bench_mapped.jsonl"
+  echo
+  echo "## Program + drift to 1 h (INFERENCE tile, PCM, SinglePair) vs device copy of 5 n^2 floats"
+  echo
+  echo "| size | compensation | t_ms | copy t_ms | ratio | ns/weight |"
+  echo "|---:|---|---:|---:|---:|---:|"
+  sed -n 's/.*"size": \([0-9]*\), "batch": [0-9]*, "t_ms": \([0-9.e+-]*\), "t_floor_ms": \([0-9.e+-]*\), "ratio": \([0-9.e+-]*\), "ns_per_weight": \([0-9.e+-]*\), "compensation": "\([a-z]*\)".*/| \1 | \6 | \2 | \3 | \4 | \5 |/p' \
+    "$out/bench_drift.jsonl"
 } >"$out/results.md"
 cat "$out/results.md"
 exit $status

@@ -116,7 +116,7 @@ int models_load_rpu(const char *cmd, const char *spec, uint32_t seed, aihw_tile_
                     aihw_mapping_params *mapping) {
   *mapping = aihw_mapping_params_default();
   if (!cli_names_a_file(spec)) {
-    if (aihw_tile_config_preset(spec, config) != AIHW_OK) {
+    if (aihw_rpu_config_preset(spec, config, mapping) != AIHW_OK) {
       fprintf(stderr, "aihw %s: --rpu: %s\n", cmd, aihw_last_error());
       return CLI_EXIT_USAGE;
     }

@@ -11,10 +11,19 @@
  * While a tile is on a GPU (this version):
  * - forward, backward, set/get weights, alpha, counter, training mode, output scales
  *   and state export work as on the host (set_weights copies the new weights over);
- * - aihw_tile_update() runs on the host and copies the new weights over (the GPU pulsed
- *   update is not part of this version);
+ * - aihw_tile_update() of a ConstantStep tile (pulse trains, no write noise) runs on the
+ *   GPU, bit-identical to the host update; other updates run on the host and copy the
+ *   new weights over;
+ * - a LINEAR module whose tiles are all on one GPU runs its forward tile grid in one
+ *   call (same results as tile by tile);
+ * - aihw_tile_program_weights() and aihw_tile_drift_to() of an INFERENCE tile run on the
+ *   GPU (programming noise, drift, read noise and the drift-compensation readout), with
+ *   the CPU's random draws and physics functions: the weights, programmed weights, drift
+ *   exponents and op counter come out bit-identical to the host calls; the programmed
+ *   weights and exponents stay on the device until a host reader (state export,
+ *   aihw_tile_to_host) needs them;
  * - the other calls that change weights or device state (decay, diffusion, reset, clip,
- *   drift, hidden parameters, programming, drift_to, state import) return
+ *   aihw_tile_drift_weights, hidden parameters, state import) return
  *   AIHW_ERR_UNSUPPORTED naming the call: move the tile back first;
  * - periphery features the kernels lack (POS_NEG_SEPARATE* mv types, IR drop, PCM_READ
  *   weight noise, read asymmetry) and training-mode weight modifiers make

@@ -16,6 +16,8 @@
 #ifndef AIHW_NN_H
 #define AIHW_NN_H
 
+#include <stddef.h>
+
 #include "aihw/common.h"
 #include "aihw/tile.h"
 
@@ -25,21 +27,76 @@ extern "C" {
 
 /* ---- Mapping of a layer onto tiles (aihwkit MappingParameter, §7.3) ---------------- */
 
+/* Input-range learning of each tile (aihwkit InputRangeParameter, RPUConfig.pre_post.
+ * input_range, reference §8.3), with aihwkit's defaults. When enabled, tile t of a layer
+ * has a range r_t (init_value): its forward sees x' = clip(x, -|r_t|, |r_t|) / r_t and its
+ * output is multiplied by r_t; in training mode the first init_from_data forwards set
+ * r_t <- (r_t k + init_std_alpha std(x)) / (k + 1) (k = that tile's counter, only when
+ * std(x) > 0, unbiased std over the tile's whole input block), r_t = |r_t|. The gradient
+ * of r_t (when learn_input_range) is, from x and the tile's input gradient dx:
+ *   g = sum_{x >= r} min(dx, 0) - sum_{x <= -r} max(dx, 0);
+ *   gradient_relative: g *= r gradient_scale;
+ *   manage_output_clipping: p = 1 - (#outputs at the output bound) / (batch in_size),
+ *                           g -= (1 - p) r when p < output_min_percentage;
+ *   decay > 0: q = fraction of |x| < r, g += decay r when q > input_min_percentage;
+ * and r_t is a digital parameter of the SGD step (updated before the tiles, whose update
+ * inputs are clipped and normalised with the new r_t, as aihwkit's optimizer does). */
+typedef struct aihw_input_range_params {
+  int enable;                  /* 0 */
+  int learn_input_range;       /* 1 (0: r is fixed after init_from_data) */
+  float init_value;            /* 3.0; > 0 */
+  int64_t init_from_data;      /* 100; >= 0 training batches */
+  float init_std_alpha;        /* 3.0; >= 0 */
+  float decay;                 /* 0.001; >= 0 */
+  float input_min_percentage;  /* 0.95; in [0, 1] */
+  int manage_output_clipping;  /* 0 */
+  float output_min_percentage; /* 0.95; in [0, 1] */
+  float gradient_scale;        /* 1.0; finite */
+  int gradient_relative;       /* 1 */
+} aihw_input_range_params;
+
+/* InputRangeParameter()'s defaults (disabled). */
+AIHW_API aihw_input_range_params aihw_input_range_params_default(void);
+
 typedef struct aihw_mapping_params {
   int digital_bias;              /* 1: bias added digitally after the tiles; 0: analog column */
   float weight_scaling_omega;    /* > 0: scale weights so max|W| = omega (digital scales) */
   int weight_scaling_columnwise; /* per output row instead of per tile */
   int weight_scaling_lr_compensation; /* lr x 1/mean(scales) */
-  int learn_out_scaling;      /* learnable output scales (not supported yet: must be 0) */
+  /* Learned output scales (aihwkit's Parameter out_scaling_alpha, §7.3): each tile's
+   * output (after the mapping scales and the input range) is multiplied by alpha, one per
+   * output row (out_scaling_columnwise) or one per tile, initialised to 1; a digital
+   * parameter of the SGD step with gradient sum_batch dL/dy (.) y_before_alpha. */
+  int learn_out_scaling;
   int out_scaling_columnwise; /* per output or scalar learned scale */
   int64_t max_input_size;     /* max tile columns, 512 (0 = unlimited) */
   int64_t max_output_size;    /* max tile rows, 512 (0 = unlimited) */
+  /* [aihw] 1 (default, as aihwkit's RPUCuda tiles): a tile's backward gets no gradient
+   * where its forward output hit the output bound (aihw_linear_create); 0: never masked
+   * (aihwkit's torch-based tiles). Not an aihwkit MappingParameter field: JSON key
+   * "handle_output_bound" in "mapping", written only when 0. */
+  int handle_output_bound;
+  /* aihwkit's RPUConfig.pre_post.input_range: carried with the mapping because both are the
+   * layer's digital periphery around its tiles. Not part of the mapping JSON (aihwkit's
+   * MappingParameter has no such field): RPU-config JSON reads it from "pre_post". */
+  aihw_input_range_params input_range;
 } aihw_mapping_params;
 
-/* aihwkit's MappingParameter() defaults: digital bias, no weight scaling, 512 x 512. */
+/* aihwkit's MappingParameter() defaults: digital bias, no weight scaling, 512 x 512; input
+ * range disabled. */
 AIHW_API aihw_mapping_params aihw_mapping_params_default(void);
+/* Checks every field (input_range too: "<what>: input_range.decay = ..."). */
 AIHW_API aihw_status aihw_mapping_params_validate(const aihw_mapping_params *params,
                                                   const char *what);
+
+/* The input range as JSON with aihwkit's InputRangeParameter field names ({"enable": true,
+ * "learn_input_range": true, "init_value": 3.0, ...}); from_json: absent keys keep
+ * aihw_input_range_params_default()'s values, unknown keys and bad values are errors
+ * naming the key; *params unchanged on error. to_json: *json_out malloc'ed (free()). */
+AIHW_API aihw_status aihw_input_range_params_to_json(const aihw_input_range_params *params,
+                                                     char **json_out);
+AIHW_API aihw_status aihw_input_range_params_from_json(const char *json,
+                                                       aihw_input_range_params *params);
 
 /* Mapping parameters as JSON with aihwkit's field names:
  *   {"digital_bias": true, "weight_scaling_omega": 0, "weight_scaling_columnwise": false,
@@ -55,11 +112,20 @@ AIHW_API aihw_status aihw_mapping_params_from_json(const char *json,
                                                    aihw_mapping_params *params);
 
 /* A whole RPU configuration (aihwkit's RPUConfig) as one JSON object: the object of
- * aihw_tile_config_to_json plus an optional "mapping" member (the object above). The
- * mapping is read here, everything else by aihw_tile_config_from_json with its rules.
+ * aihw_tile_config_to_json plus an optional "mapping" member (the object above) and an
+ * optional "pre_post": {"input_range": {..}} (aihw_input_range_params_from_json). These
+ * are read here, everything else by aihw_tile_config_from_json with its rules.
  * *config and *mapping are both written on success and both unchanged on error. */
 AIHW_API aihw_status aihw_rpu_config_from_json(const char *json, aihw_tile_config *config,
                                                aihw_mapping_params *mapping);
+
+/* A whole RPU configuration by aihwkit name (§8.2): "StandardHWATrainingPreset",
+ * "WebComposerInferenceRPUConfig", "OldWebComposerInferenceRPUConfig" (tile configuration,
+ * mapping and input range as src/nn/rpu_presets.c lists them), and every name of
+ * aihw_tile_config_preset with aihw_mapping_params_default(). *config and *mapping are
+ * both written on success, unchanged on error (INVALID_ARGUMENT listing the names). */
+AIHW_API aihw_status aihw_rpu_config_preset(const char *name, aihw_tile_config *config,
+                                            aihw_mapping_params *mapping);
 
 /* Split sizes of one dimension (§7.3): n = ceil(size / max) pieces (1 if max == 0), sizes
  * base + 1 for the first `size % n` pieces. Writes up to `capacity` sizes; *count gets n. */
@@ -99,7 +165,16 @@ typedef enum aihw_module_kind {
  * The bias is an analog column (config->analog_bias is overridden) only for a single tile
  * with mapping->digital_bias = 0; a grid of several tiles (aihwkit's TileModuleArray)
  * always keeps it digital. Errors: INVALID_ARGUMENT (NULL, sizes < 1, bias not 0/1, bad
- * config or mapping naming the field), UNSUPPORTED (learn_out_scaling), OUT_OF_MEMORY. */
+ * config or mapping naming the field), OUT_OF_MEMORY.
+ *
+ * The digital periphery around each tile follows aihwkit's order (§1.4): input range
+ * (clip, normalise), tile forward (including its mapping scales s), x r, x learned
+ * alpha, sum over input blocks, + digital bias. Backward: dL/dalpha and the digital bias
+ * gradient from the unmasked dy; each tile's backward gets d = dy alpha, zeroed where the
+ * tile's forward output before the digital scales had |y| >= out_scale out_bound 0.999
+ * (handle_output_bound of aihwkit's RPUCuda tiles: ANALOG and INFERENCE tiles whose
+ * forward out_bound > 0, unless mapping->handle_output_bound = 0; the pulsed update still
+ * gets the unmasked dy alpha, as in aihwkit); then the input-range gradient. */
 AIHW_API aihw_status aihw_linear_create(const aihw_tile_config *config,
                                         const aihw_mapping_params *mapping, int64_t in_features,
                                         int64_t out_features, int bias, aihw_module **out);
@@ -176,6 +251,25 @@ AIHW_API aihw_status aihw_linear_tile_grid(const aihw_module *module, int64_t *i
                                            int64_t *out_splits);
 AIHW_API aihw_tile *aihw_linear_tile(const aihw_module *module, int64_t in_index,
                                      int64_t out_index);
+
+/* Learned output scales of a LINEAR module with learn_out_scaling (§7.3): n values,
+ * n = in_splits x out_features (columnwise: tile (r, c) uses entries r out_features +
+ * out_start(c) ..) or in_splits x out_splits (one per tile, index r out_splits + c); for a
+ * single tile [out_features] or [1], aihwkit's shapes. *count (may be NULL) gets n.
+ * INVALID_ARGUMENT when the layer has none or n differs (naming n); set: NOT_FINITE naming
+ * the element, unchanged on error. The logical weights (aihw_linear_get_weights) include
+ * them; aihw_linear_set_weights resets them to 1 (aihwkit's set_scales, §7.2). */
+AIHW_API aihw_status aihw_linear_get_out_scaling(const aihw_module *module, float *alpha,
+                                                 int64_t n, int64_t *count);
+AIHW_API aihw_status aihw_linear_set_out_scaling(aihw_module *module, const float *alpha,
+                                                 int64_t n);
+/* Input ranges of a LINEAR module with input_range.enable: one per tile (index r
+ * out_splits + c), n = in_splits x out_splits; *count (may be NULL) gets n. Errors as
+ * above; set: each value must be finite and non-zero. */
+AIHW_API aihw_status aihw_linear_get_input_range(const aihw_module *module, float *ranges,
+                                                 int64_t n, int64_t *count);
+AIHW_API aihw_status aihw_linear_set_input_range(aihw_module *module, const float *ranges,
+                                                 int64_t n);
 
 /* ---- Convolutions (aihwkit AnalogConv1d/2d, reference §7.4) ------------------------ */
 
@@ -440,7 +534,9 @@ AIHW_API aihw_status aihw_lr_at(const aihw_lr_schedule *schedule, float base_lr,
  * every tile of every LINEAR and convolution layer (weights, every hidden device
  * parameter, pulse counters, digital scales, random-stream counters, running
  * noise-management values, training-drift state, programmed weights, drift exponents and
- * compensation baselines of INFERENCE tiles), the digital biases, the digital layers'
+ * compensation baselines of INFERENCE tiles), the digital biases, the learned output
+ * scales ("0.out_scaling_alpha") and input ranges ("0.input_range",
+ * "0.input_range_update_idx") of layers that have them, the digital layers'
  * tensors (torch's names: "1.weight", "1.running_mean", "1.num_batches_tracked";
  * dropout's "3.step_counter"), the momentum buffers that exist ("1.weight.momentum":
  * optional also in strict loads, absent = no buffer yet) and the modes, named by their
@@ -478,6 +574,127 @@ AIHW_API aihw_status aihw_module_load(aihw_module *module, const char *path, int
  * caller (aihw_module_destroy); unchanged on error. Errors as aihw_module_load, plus those
  * of the constructors for an invalid architecture. */
 AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out);
+
+/* ---- In-memory state dicts (aihwkit's state_dict / load_state_dict, §7.2) ----------- */
+
+/* A named collection of tensors plus string metadata, in insertion order: exactly what
+ * aihw_module_save writes to a file (the file is this dict serialised as safetensors).
+ * Opaque; every pointer an accessor returns is owned by the dict and stays valid until
+ * aihw_state_dict_destroy (adding entries never moves earlier ones). */
+typedef struct aihw_st_dict aihw_state_dict;
+
+/* Element types of dict tensors (the safetensors dtypes). Append-only. */
+typedef enum aihw_state_dtype {
+  AIHW_STATE_BOOL = 0,
+  AIHW_STATE_U8 = 1,
+  AIHW_STATE_I8 = 2,
+  AIHW_STATE_U16 = 3,
+  AIHW_STATE_I16 = 4,
+  AIHW_STATE_F16 = 5,
+  AIHW_STATE_BF16 = 6,
+  AIHW_STATE_U32 = 7,
+  AIHW_STATE_I32 = 8,
+  AIHW_STATE_F32 = 9,
+  AIHW_STATE_U64 = 10,
+  AIHW_STATE_I64 = 11,
+  AIHW_STATE_F64 = 12
+} aihw_state_dtype;
+
+/* A view of one tensor: name, dtype, ndim extents (shape NULL for a scalar), numel,
+ * nbytes and the row-major data in host byte order (64-byte aligned, never NULL). */
+typedef struct aihw_state_tensor {
+  const char *name;
+  aihw_state_dtype dtype;
+  size_t ndim;
+  const size_t *shape;
+  size_t numel;
+  size_t nbytes;
+  const void *data;
+} aihw_state_tensor;
+
+/* How aihw_module_load_state_dict treats a dict whose stored RPU configuration (each
+ * layer's "mapping", "tile_config" and "pre_post" in the architecture metadata) differs
+ * from the module's (aihwkit issues 275, 409: the stored configuration must never win
+ * silently). The rest of the architecture (kinds, features, bias, children, digital
+ * layers' fields) must match under every policy. */
+typedef enum aihw_config_policy {
+  /* The configurations must be equal: FORMAT naming the first differing field, e.g.
+   * "... at 'children[0].tile_config.device.dw_min' (state: 0.002, module: 0.001)". */
+  AIHW_CONFIG_MUST_MATCH = 0,
+  /* The module keeps its configuration; the tensors are loaded into it (their names,
+   * dtypes and shapes must still fit the module's tiles: a configuration with another
+   * tile grid or other hidden parameters gives missing/unexpected names in strict mode). */
+  AIHW_CONFIG_KEEP_MODULE = 1,
+  /* The module is rebuilt with the dict's configuration, then loaded. The root struct
+   * stays at the same address (a child pointer given to load stays valid as well), but
+   * every pointer obtained from it before (aihw_module_child, aihw_linear_tile) is
+   * invalidated. */
+  AIHW_CONFIG_FROM_STATE = 2
+} aihw_config_policy;
+
+/* The whole state of a module tree as a new dict *out (the caller owns it;
+ * aihw_state_dict_destroy): the tensors and metadata aihw_module_save describes
+ * (aihw_format, format_version, aihw_version, architecture = JSON of the tree with every
+ * layer's configuration). Errors: INVALID_ARGUMENT (NULL), STATE (gradients not yet
+ * applied, naming the layer), OUT_OF_MEMORY; *out unchanged on error. */
+AIHW_API aihw_status aihw_module_state_dict(const aihw_module *module, aihw_state_dict **out);
+
+/* Loads a dict of aihw_module_state_dict (or aihw_state_dict_load) into `module`.
+ * strict = 1: every tensor the module expects must be present and every tensor of the
+ * dict must be used, else FORMAT listing EVERY missing and unexpected name in one
+ * message; strict = 0: present tensors are loaded, the rest ignored (momentum buffers
+ * are optional in both modes). `policy` decides about differing configurations (above).
+ * Tensors of the wrong dtype or shape, non-finite or out-of-range values are errors in
+ * both modes. Everything is validated before anything changes: on any error the module is
+ * unchanged. On success the modes are the dict's and the forward caches are cleared.
+ * Errors: INVALID_ARGUMENT (NULL, strict not 0/1, unknown policy); FORMAT (not an aihw
+ * module state, architecture or configuration mismatch, bad tensors); UNSUPPORTED
+ * (another format_version); OUT_OF_MEMORY. */
+AIHW_API aihw_status aihw_module_load_state_dict(aihw_module *module,
+                                                 const aihw_state_dict *dict, int strict,
+                                                 aihw_config_policy policy);
+
+/* A new module tree built from the dict's architecture and configurations alone, loaded
+ * strictly (aihw_module_load_new without the file). *out unchanged on error. */
+AIHW_API aihw_status aihw_module_from_state_dict(const aihw_state_dict *dict,
+                                                 aihw_module **out);
+
+/* Building dicts by hand (e.g. to rename or drop entries): an empty dict; a copy of a
+ * tensor (name unique, not "__metadata__"; data NULL = zeros); a metadata entry (an
+ * existing key is replaced). INVALID_ARGUMENT naming what is wrong, OUT_OF_MEMORY; the
+ * dict is unchanged on error. */
+AIHW_API aihw_status aihw_state_dict_create(aihw_state_dict **out);
+AIHW_API aihw_status aihw_state_dict_add(aihw_state_dict *dict, const char *name,
+                                         aihw_state_dtype dtype, const size_t *shape,
+                                         size_t ndim, const void *data);
+AIHW_API aihw_status aihw_state_dict_set_metadata(aihw_state_dict *dict, const char *key,
+                                                  const char *value);
+/* Frees the dict; NULL is accepted. */
+AIHW_API void aihw_state_dict_destroy(aihw_state_dict *dict);
+
+/* Iteration and lookup. count: tensors (0 for NULL). at: the index-th tensor in insertion
+ * order (INVALID_ARGUMENT for NULL or index >= count). find: tensor `name` (FORMAT "no
+ * tensor '<name>'" when absent). contains: 1 or 0. metadata: the value of `key` or NULL;
+ * metadata_at: the index-th entry (INVALID_ARGUMENT out of range). dtype_name: "F32",
+ * "I64", ... ("?" out of range). */
+AIHW_API size_t aihw_state_dict_count(const aihw_state_dict *dict);
+AIHW_API aihw_status aihw_state_dict_at(const aihw_state_dict *dict, size_t index,
+                                        aihw_state_tensor *out);
+AIHW_API aihw_status aihw_state_dict_find(const aihw_state_dict *dict, const char *name,
+                                          aihw_state_tensor *out);
+AIHW_API int aihw_state_dict_contains(const aihw_state_dict *dict, const char *name);
+AIHW_API const char *aihw_state_dict_metadata(const aihw_state_dict *dict, const char *key);
+AIHW_API size_t aihw_state_dict_metadata_count(const aihw_state_dict *dict);
+AIHW_API aihw_status aihw_state_dict_metadata_at(const aihw_state_dict *dict, size_t index,
+                                                 const char **key, const char **value);
+AIHW_API const char *aihw_state_dtype_name(aihw_state_dtype dtype);
+
+/* The file layer: aihw_state_dict_save writes the dict as a safetensors file (atomically:
+ * temporary file, sync, rename; IO naming the file); aihw_state_dict_load reads one into a
+ * new dict (IO, FORMAT for truncated or corrupted files). aihw_module_save / _load /
+ * _load_new are these composed with the functions above. */
+AIHW_API aihw_status aihw_state_dict_save(const aihw_state_dict *dict, const char *path);
+AIHW_API aihw_status aihw_state_dict_load(const char *path, aihw_state_dict **out);
 
 /* ---- PyTorch parameters and conversion (§7.5) -------------------------------------- */
 

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "aihw/common.h"
+#include "aihw/inference.h"
 #include "aihw/update_params.h"
 #include "physics/device_math.h"
 #include "tile/periphery.h"
@@ -98,6 +99,76 @@ typedef struct aihw_cuda_update_call {
 } aihw_cuda_update_call;
 aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct, const aihw_cuda_update_call *call);
 
+/* ---- Inference tiles: programming, drift, drift-compensation readout (cuda_inference.cu)
+ *
+ * The device keeps, beside the weights, the programming target (reference), the
+ * programmed weights and the drift exponents nu[slices][rows][cols]. Which of them are
+ * current is the C side's business (backend/tile_cuda_inference.c); the backend stores
+ * the flags below. Kernels follow src/inference/program.c element by element (same
+ * physics functions, same Philox coordinates), so results are bit-identical to the CPU. */
+enum {
+  AIHW_CUDA_REF_VALID = 1,        /* device reference == the tile's host reference */
+  AIHW_CUDA_PROG_VALID = 2,       /* device programmed weights and nu are current */
+  AIHW_CUDA_PROG_HOST_STALE = 4   /* host programmed weights and nu are older */
+};
+int aihw_cuda_tile_inference_flags(const aihw_cuda_tile *ct);
+void aihw_cuda_tile_set_inference_flags(aihw_cuda_tile *ct, int flags);
+
+/* Copies host arrays to the device copies: the reference [rows][cols], or the programmed
+ * weights [rows][cols] and nu [slices][rows][cols] (allocating them on first use). */
+aihw_status aihw_cuda_tile_upload_reference(aihw_cuda_tile *ct, const float *reference);
+aihw_status aihw_cuda_tile_upload_programmed(aihw_cuda_tile *ct, const float *programmed,
+                                             const float *nu, int slices);
+/* Copies the device programmed weights and nu to the host arrays. */
+aihw_status aihw_cuda_tile_download_programmed(const aihw_cuda_tile *ct, float *programmed,
+                                               float *nu, int slices);
+
+/* aihw_inference_program on the device: reference -> programmed weights, nu, and the
+ * device weights (= the programmed weights). Needs the device reference. NOT_FINITE
+ * naming w_target[i][j] before anything is written. */
+aihw_status aihw_cuda_tile_program(aihw_cuda_tile *ct, const aihw_noise_model_params *nm,
+                                   const aihw_converter_params *cv, uint32_t seed,
+                                   uint32_t tile_id, uint64_t op);
+
+/* aihw_inference_drift_with_target on the device: programmed weights and nu -> device
+ * weights (the reference is read when at_target). t_inference >= 0 and finite (checked by
+ * the caller). Needs the device programmed weights and nu (and reference when at_target).*/
+aihw_status aihw_cuda_tile_drift(aihw_cuda_tile *ct, const aihw_noise_model_params *nm,
+                                 const aihw_converter_params *cv, float t_inference,
+                                 int at_target, uint32_t seed, uint32_t tile_id, uint64_t op);
+
+/* The drift-compensation readout of inference_tile.c: one-hot inputs over all cols
+ * through the forward product (p as aihw_cuda_tile_mv; call->x, ->y, ->batch, ->x_cols,
+ * ->y_cols are set here), then sums[i] = sum_j |y[j][i]| in double, in j order, into
+ * host sums[rows]. */
+aihw_status aihw_cuda_tile_readout(aihw_cuda_tile *ct, aihw_periphery *p,
+                                   const aihw_mv_call *call, double *sums);
+
+/* ---- A layer's tile grid in one call (cuda_grid.cu) -------------------------------- */
+
+/* Tile (r, c) of a grid call: its device state, forward periphery (not perfect, not
+ * AVERAGE_ABS_MAX), its block of the layer (x columns in_start .. + n_in, outputs
+ * out_start .. + n_out), and what aihw_cuda_tile_mv's call and digital stage would hold. */
+typedef struct aihw_cuda_grid_tile {
+  aihw_cuda_tile *ct;
+  aihw_periphery *p;
+  int64_t in_start, n_in, out_start, n_out;
+  float alpha; /* forward_alpha */
+  uint32_t seed, tile_id;
+  uint64_t op;
+  const float *out_alpha, *out_scales; /* host [n_out] or NULL */
+  int *rounds;                         /* host [batch] or NULL */
+} aihw_cuda_grid_tile;
+
+/* y[batch][out] = sum over r of tile (r, c)'s forward of its x block, in r order, plus
+ * bias[out] (host, may be NULL), for tiles[r * out_splits + c], all on one device. Every
+ * tile's result and random draws are those of aihw_cuda_tile_mv (same kernels); one host
+ * synchronisation per bound-management round for the whole grid. x, y host or device
+ * memory. NOT_FINITE naming x[b][j] before anything is written. */
+aihw_status aihw_cuda_grid_forward(const aihw_cuda_grid_tile *tiles, int64_t in_splits,
+                                   int64_t out_splits, const float *x, int64_t batch,
+                                   int64_t in, float *y, int64_t out, const float *bias);
+
 /* Floors for the benchmarks, measured on device `device` as the tile calls are (host
  * clock around the call and a device synchronisation): median seconds of a bare
  * cublasSgemm C[batch][n_out] = X[batch][n_in] W[n_out][n_in]^T (float32, default math
@@ -106,6 +177,11 @@ aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct, const aihw_cuda_update_cal
 aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t n_out, int64_t n_in,
                                   int repeats, double *median_s);
 aihw_status aihw_cuda_bench_copy(int device, int64_t bytes, int repeats, double *median_s);
+
+/* Floor of random-number generation, timed the same way: `uniform_blocks` Philox blocks
+ * turned into 4 uniforms and `normal_blocks` into 4 normals (Box-Muller), each once. */
+aihw_status aihw_cuda_bench_philox(int device, int64_t uniform_blocks, int64_t normal_blocks,
+                                   int repeats, double *median_s);
 
 /* Device memory for benchmarks and tests (cudaMalloc / cudaFree / cudaMemcpy). */
 aihw_status aihw_cuda_malloc(int device, size_t bytes, void **out);

@@ -50,11 +50,47 @@ aihw_status aihw_cuda_tile_mv(aihw_cuda_tile *ct, aihw_periphery *p, int transpo
                               const aihw_mv_call *call, const aihw_cuda_digital *digital) {
   return no_cuda();
 }
+int aihw_cuda_tile_inference_flags(const aihw_cuda_tile *ct) { return 0; }
+void aihw_cuda_tile_set_inference_flags(aihw_cuda_tile *ct, int flags) {}
+aihw_status aihw_cuda_tile_upload_reference(aihw_cuda_tile *ct, const float *reference) {
+  return no_cuda();
+}
+aihw_status aihw_cuda_tile_upload_programmed(aihw_cuda_tile *ct, const float *programmed,
+                                             const float *nu, int slices) {
+  return no_cuda();
+}
+aihw_status aihw_cuda_tile_download_programmed(const aihw_cuda_tile *ct, float *programmed,
+                                               float *nu, int slices) {
+  return no_cuda();
+}
+aihw_status aihw_cuda_tile_program(aihw_cuda_tile *ct, const aihw_noise_model_params *nm,
+                                   const aihw_converter_params *cv, uint32_t seed,
+                                   uint32_t tile_id, uint64_t op) {
+  return no_cuda();
+}
+aihw_status aihw_cuda_tile_drift(aihw_cuda_tile *ct, const aihw_noise_model_params *nm,
+                                 const aihw_converter_params *cv, float t_inference,
+                                 int at_target, uint32_t seed, uint32_t tile_id, uint64_t op) {
+  return no_cuda();
+}
+aihw_status aihw_cuda_tile_readout(aihw_cuda_tile *ct, aihw_periphery *p,
+                                   const aihw_mv_call *call, double *sums) {
+  return no_cuda();
+}
+aihw_status aihw_cuda_grid_forward(const aihw_cuda_grid_tile *tiles, int64_t in_splits,
+                                   int64_t out_splits, const float *x, int64_t batch,
+                                   int64_t in, float *y, int64_t out, const float *bias) {
+  return no_cuda();
+}
 aihw_status aihw_cuda_bench_sgemm(int device, int64_t batch, int64_t n_out, int64_t n_in,
                                   int repeats, double *median_s) {
   return no_cuda();
 }
 aihw_status aihw_cuda_bench_copy(int device, int64_t bytes, int repeats, double *median_s) {
+  return no_cuda();
+}
+aihw_status aihw_cuda_bench_philox(int device, int64_t uniform_blocks, int64_t normal_blocks,
+                                   int repeats, double *median_s) {
   return no_cuda();
 }
 aihw_status aihw_cuda_malloc(int device, size_t bytes, void **out) { return no_cuda(); }

@@ -56,7 +56,10 @@ static int gpu_update_kind(const aihw_tile *tile) {
 }
 
 aihw_status aihw_tile_cuda_sync_host(const aihw_tile *tile) {
-  if (tile == NULL || tile->cuda == NULL || !aihw_cuda_tile_host_stale(tile->cuda))
+  if (tile == NULL || tile->cuda == NULL)
+    return AIHW_OK;
+  AIHW_TRY(aihw_tile_cuda_sync_programmed(tile)); /* after GPU programming */
+  if (!aihw_cuda_tile_host_stale(tile->cuda))
     return AIHW_OK;
   AIHW_TRY(aihw_cuda_tile_download_weights(tile->cuda, tile->weights));
   aihw_cuda_tile_set_host_stale(tile->cuda, 0);

@@ -164,6 +164,12 @@ void aihw_rng_fill_uniform_portable(const aihw_rng_stream *s, uint32_t row, size
        AIHW_RNG_UNIFORM_SCALAR_TAIL_BLOCKS);
 }
 
+void aihw_rng_normal_blocks_portable(const aihw_rng_stream *s, uint32_t row,
+                                     const uint32_t *blocks, size_t n_blocks, float *out) {
+  for (size_t q = 0; q < n_blocks; ++q)
+    aihw_rng_normal4(s, row, blocks[q], out + 4 * q);
+}
+
 #if defined(__AVX2__) && !defined(AIHW_RNG_PORTABLE)
 #include <immintrin.h>
 
@@ -206,15 +212,20 @@ AVX2_INLINE void avx2_row_make(const aihw_rng_stream *s, uint32_t row, avx2_row 
 /* Raw words of blocks block0 .. block0 + 4 sets - 1: word k of block block0 + 4 q + i in
  * the low half of 64-bit lane i of w[q][k] (high halves are garbage). Same rounds as
  * aihw_philox4x32_round. */
-AVX2_INLINE void avx2_philox(const avx2_row *r, uint32_t block0, int sets,
-                             __m256i w[AVX2_SETS][4]) {
+AVX2_INLINE void avx2_philox(const avx2_row *r, uint32_t block0, const uint32_t *blocks,
+                             int sets, __m256i w[AVX2_SETS][4]) {
   const __m256i m0 = _mm256_set1_epi32((int)0xD2511F53u);
   const __m256i m1 = _mm256_set1_epi32((int)0xCD9E8D57u);
   __m256i c0[AVX2_SETS], c1[AVX2_SETS], c2[AVX2_SETS], c3[AVX2_SETS];
   const __m256i base = _mm256_add_epi32(_mm256_set1_epi32((int)block0), r->block_offsets);
 #pragma GCC unroll 8
   for (int q = 0; q < sets; ++q) { /* rounds 0 and 1; block numbers wrap like uint32_t */
-    __m256i block = _mm256_add_epi32(base, _mm256_set1_epi32(4 * q));
+    /* blocks != NULL: the listed block numbers, 4 to a set (zero-extended into the
+     * 64-bit lanes); else block0 + 4 q + lane */
+    __m256i block =
+        blocks != NULL
+            ? _mm256_cvtepu32_epi64(_mm_loadu_si128((const __m128i *)(const void *)(blocks + 4 * q)))
+            : _mm256_add_epi32(base, _mm256_set1_epi32(4 * q));
     __m256i p0 = _mm256_mul_epu32(block, m0);
     __m256i word2 = _mm256_xor_si256(_mm256_srli_epi64(p0, 32), r->r0_xor2);
     __m256i p1 = _mm256_mul_epu32(word2, m1);
@@ -263,7 +274,7 @@ AVX2_INLINE void avx2_store_blocks(float *out, __m256 block02, __m256 block13) {
 
 AVX2_INLINE void avx2_uniform(const avx2_row *r, uint32_t block0, int sets, float *out) {
   __m256i w[AVX2_SETS][4];
-  avx2_philox(r, block0, sets, w);
+  avx2_philox(r, block0, NULL, sets, w);
   const __m256 scale = _mm256_set1_ps(0x1p-24f);
 #pragma GCC unroll 8
   for (int q = 0; q < sets; ++q) { /* aihw_uniform_from_u32; x >> 8 converts exactly */
@@ -343,9 +354,10 @@ AVX2_INLINE void avx2_box_muller(__m256i a, __m256i b, __m256 *n0, __m256 *n1) {
   *n1 = _mm256_mul_ps(r, sin_out);
 }
 
-AVX2_INLINE void avx2_normal(const avx2_row *r, uint32_t block0, int sets, float *out) {
+AVX2_INLINE void avx2_normal(const avx2_row *r, uint32_t block0, const uint32_t *blocks,
+                             int sets, float *out) {
   __m256i w[AVX2_SETS][4];
-  avx2_philox(r, block0, sets, w);
+  avx2_philox(r, block0, blocks, sets, w);
   /* Pairs (word 0, word 1) and (word 2, word 3) of each block side by side. */
   __m256i pairs[AVX2_SETS][2];
 #pragma GCC unroll 8
@@ -375,7 +387,7 @@ AVX2_INLINE void avx2_fill(const aihw_rng_stream *s, uint32_t row, size_t first,
   size_t done = 0;
   for (; done + chunk_len <= n; done += chunk_len, block += 4 * AVX2_SETS) {
     if (normal)
-      avx2_normal(&r, block, AVX2_SETS, out + done);
+      avx2_normal(&r, block, NULL, AVX2_SETS, out + done);
     else
       avx2_uniform(&r, block, AVX2_SETS, out + done);
   }
@@ -385,17 +397,17 @@ AVX2_INLINE void avx2_fill(const aihw_rng_stream *s, uint32_t row, size_t first,
   size_t sets = (n - done + 15) / 16;
   if (sets == 1) {
     if (normal)
-      avx2_normal(&r, block, 1, buf);
+      avx2_normal(&r, block, NULL, 1, buf);
     else
       avx2_uniform(&r, block, 1, buf);
   } else if (sets == 2) {
     if (normal)
-      avx2_normal(&r, block, 2, buf);
+      avx2_normal(&r, block, NULL, 2, buf);
     else
       avx2_uniform(&r, block, 2, buf);
   } else {
     if (normal)
-      avx2_normal(&r, block, AVX2_SETS, buf);
+      avx2_normal(&r, block, NULL, AVX2_SETS, buf);
     else
       avx2_uniform(&r, block, AVX2_SETS, buf);
   }
@@ -412,11 +424,39 @@ void aihw_rng_fill_uniform(const aihw_rng_stream *s, uint32_t row, size_t first,
   avx2_fill(s, row, first, out, n, 0);
 }
 
+void aihw_rng_normal_blocks(const aihw_rng_stream *s, uint32_t row, const uint32_t *blocks,
+                            size_t n_blocks, float *out) {
+  avx2_row r;
+  avx2_row_make(s, row, &r);
+  const size_t chunk_blocks = 4 * AVX2_SETS;
+  size_t done = 0;
+  for (; done + chunk_blocks <= n_blocks; done += chunk_blocks)
+    avx2_normal(&r, 0, blocks + done, AVX2_SETS, out + 4 * done);
+  if (done == n_blocks)
+    return;
+  /* the tail through a padded copy of the list (the padding repeats a listed block) */
+  uint32_t list[4 * AVX2_SETS];
+  float buf[16 * AVX2_SETS];
+  const size_t left = n_blocks - done;
+  for (size_t q = 0; q < chunk_blocks; ++q)
+    list[q] = blocks[done + (q < left ? q : 0)];
+  if (left <= 4)
+    avx2_normal(&r, 0, list, 1, buf);
+  else
+    avx2_normal(&r, 0, list, AVX2_SETS, buf);
+  memcpy(out + 4 * done, buf, 4 * left * sizeof *out);
+}
+
 #else
 
 void aihw_rng_fill_normal(const aihw_rng_stream *s, uint32_t row, size_t first, float *out,
                           size_t n) {
   aihw_rng_fill_normal_portable(s, row, first, out, n);
+}
+
+void aihw_rng_normal_blocks(const aihw_rng_stream *s, uint32_t row, const uint32_t *blocks,
+                            size_t n_blocks, float *out) {
+  aihw_rng_normal_blocks_portable(s, row, blocks, n_blocks, out);
 }
 
 void aihw_rng_fill_uniform(const aihw_rng_stream *s, uint32_t row, size_t first, float *out,

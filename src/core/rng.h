@@ -18,12 +18,19 @@ void aihw_rng_fill_normal(const aihw_rng_stream *s, uint32_t row, size_t first, 
 void aihw_rng_fill_uniform(const aihw_rng_stream *s, uint32_t row, size_t first, float *out,
                            size_t n);
 
-/* The portable reference path of the two fills above: identical results, computed
+/* out[4 q + k] = normal k of block blocks[q] of row `row` (element 4 blocks[q] + k), for
+ * q < n_blocks: the values the fills give at those elements, for scattered elements. */
+void aihw_rng_normal_blocks(const aihw_rng_stream *s, uint32_t row, const uint32_t *blocks,
+                            size_t n_blocks, float *out);
+
+/* The portable reference path of the functions above: identical results, computed
  * without explicit SIMD (rng.c). The fills above use it where the compiler targets no
  * AVX2; exported so that tests can compare the two paths. */
 void aihw_rng_fill_normal_portable(const aihw_rng_stream *s, uint32_t row, size_t first,
                                    float *out, size_t n);
 void aihw_rng_fill_uniform_portable(const aihw_rng_stream *s, uint32_t row, size_t first,
                                     float *out, size_t n);
+void aihw_rng_normal_blocks_portable(const aihw_rng_stream *s, uint32_t row,
+                                     const uint32_t *blocks, size_t n_blocks, float *out);
 
 #endif

@@ -25,32 +25,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "nn/digital_internal.h"
+#include "nn/linear_internal.h"
 
-struct aihw_linear_state {
-  aihw_tile_kind tile_kind;
-  aihw_mapping_params mapping;
-  int has_bias;
-  int analog_bias; /* bias is the tiles' trailing column (single tile only) */
-  int64_t in_splits, out_splits;
-  int64_t *in_sizes, *in_starts, *out_sizes, *out_starts; /* one allocation */
-  int64_t max_in_block, max_out_block;
-  aihw_tile **tiles;           /* [in_index * out_splits + out_index] */
-  float *bias;                 /* digital bias [out] (bias_param.value), NULL otherwise */
-  aihw_nn_param bias_param;    /* the digital bias with its momentum buffer */
-  aihw_nn_buffer acc_x, acc_d; /* accumulated rows [acc_rows][in], [acc_rows][out] */
-  int64_t acc_rows;
-  aihw_nn_buffer work_a, work_b, work_sum; /* gather / scatter workspaces */
-};
-
-static aihw_tile *grid_tile(const aihw_linear_state *s, int64_t r, int64_t c) {
-  return s->tiles[r * s->out_splits + c];
-}
-
-static int64_t tile_count(const aihw_linear_state *s) { return s->in_splits * s->out_splits; }
 
 void aihw_linear_state_free(aihw_linear_state *s) {
   if (s == NULL)
@@ -66,6 +47,7 @@ void aihw_linear_state_free(aihw_linear_state *s) {
   aihw_nn_buffer_free(&s->work_a);
   aihw_nn_buffer_free(&s->work_b);
   aihw_nn_buffer_free(&s->work_sum);
+  aihw_linear_hwa_free(s->hwa);
   aihw_free(s);
 }
 
@@ -168,6 +150,7 @@ static aihw_status set_weights_impl(aihw_module *m, const float *w, const float 
     }
   if (s->bias != NULL && b != NULL)
     memcpy(s->bias, b, (size_t)m->out_features * sizeof(float));
+  aihw_linear_hwa_reset_alpha(s); /* aihwkit's set_scales: learned scales back to 1 */
   return AIHW_OK;
 }
 
@@ -235,11 +218,12 @@ AIHW_API aihw_status aihw_linear_get_weights(const aihw_module *module, float *w
       AIHW_TRY(aihw_tile_get_out_scales(tile, scales, rows));
       for (int64_t i = 0; i < rows; ++i) {
         const int64_t o = s->out_starts[c] + i;
+        const float scale = scales[i] * aihw_linear_hwa_alpha(s, r, c, i); /* x learned */
         if (w != NULL)
           for (int64_t j = 0; j < n_in; ++j)
-            w[o * in + s->in_starts[r] + j] = tw[i * cols + j] * scales[i];
+            w[o * in + s->in_starts[r] + j] = tw[i * cols + j] * scale;
         if (s->analog_bias && b != NULL)
-          b[o] = tw[i * cols + n_in] * scales[i];
+          b[o] = tw[i * cols + n_in] * scale;
       }
     }
   if (s->bias != NULL && b != NULL)
@@ -378,6 +362,8 @@ AIHW_API aihw_status aihw_linear_create(const aihw_tile_config *config,
         goto fail;
       }
     }
+  if ((st = aihw_linear_hwa_init(m, config)) != AIHW_OK)
+    goto fail;
   if ((st = init_weights(m, config)) != AIHW_OK)
     goto fail;
   *out = m;
@@ -391,7 +377,20 @@ fail:
 
 aihw_status aihw_linear_forward_impl(aihw_module *m, const float *x, int64_t batch, float *y) {
   aihw_linear_state *s = m->linear;
+  if (aihw_linear_hwa_active(s)) /* learned scales / input ranges: linear_hwa.c */
+    return aihw_linear_hwa_forward(m, x, batch, y);
   const int64_t in = m->in_features, out = m->out_features;
+  /* A grid of tiles all on one GPU runs as one backend call (src/backend/tile_cuda_grid.c),
+   * except where training needs the tiles' own outputs for the output-bound mask. */
+  if (!(m->training && aihw_linear_hwa_bound_on(s))) {
+    aihw_status gs = aihw_tile_cuda_grid_forward(s->tiles, s->in_splits, s->out_splits,
+                                                 s->in_starts, s->in_sizes, s->out_starts,
+                                                 s->out_sizes, x, batch, in, y, out, s->bias);
+    if (gs != AIHW_ERR_UNSUPPORTED) {
+      aihw_linear_hwa_forget_bound(s);
+      return gs;
+    }
+  }
   const size_t nb = (size_t)batch;
   AIHW_TRY(aihw_nn_buffer_reserve(&s->work_sum, nb * (size_t)out, "layer output"));
   if (s->in_splits > 1)
@@ -410,6 +409,7 @@ aihw_status aihw_linear_forward_impl(aihw_module *m, const float *x, int64_t bat
       const int64_t n_out = s->out_sizes[c];
       float *yc = s->out_splits == 1 && r == 0 ? sum : s->work_b.data;
       AIHW_TRY(aihw_tile_forward(grid_tile(s, r, c), xr, batch, n_in, yc, n_out));
+      AIHW_TRY(aihw_linear_hwa_record_bound(m, r, c, yc, batch)); /* handle_output_bound */
       if (yc != sum)
         scatter_cols(yc, batch, n_out, sum, out, s->out_starts[c], r > 0);
     }
@@ -425,6 +425,8 @@ aihw_status aihw_linear_forward_impl(aihw_module *m, const float *x, int64_t bat
 aihw_status aihw_linear_backward_impl(aihw_module *m, const float *dy, int64_t batch,
                                       float *dx) {
   aihw_linear_state *s = m->linear;
+  if (aihw_linear_hwa_active(s))
+    return aihw_linear_hwa_backward(m, dy, batch, dx);
   const int64_t in = m->in_features, out = m->out_features;
   const size_t nb = (size_t)batch, rows = (size_t)(s->acc_rows + batch);
   /* room for the gradient rows first, so that a failure leaves no partial record */
@@ -450,7 +452,9 @@ aihw_status aihw_linear_backward_impl(aihw_module *m, const float *dy, int64_t b
       for (int64_t r = 0; r < s->in_splits; ++r) {
         const int64_t n_in = s->in_sizes[r];
         float *zr = s->in_splits == 1 && c == 0 ? sum : s->work_b.data;
-        AIHW_TRY(aihw_tile_backward(grid_tile(s, r, c), dc, batch, n_out, zr, n_in));
+        const float *dm = dc; /* zeroed where the forward hit the output bound */
+        AIHW_TRY(aihw_linear_hwa_mask_d(m, r, c, dc, batch, &dm));
+        AIHW_TRY(aihw_tile_backward(grid_tile(s, r, c), dm, batch, n_out, zr, n_in));
         if (zr != sum)
           scatter_cols(zr, batch, n_in, sum, in, s->in_starts[r], c > 0);
       }
@@ -469,6 +473,8 @@ int aihw_linear_has_gradients(const aihw_module *m) { return m->linear->acc_rows
 
 aihw_status aihw_linear_step_impl(aihw_module *m, const aihw_sgd_params *sgd) {
   aihw_linear_state *s = m->linear;
+  if (aihw_linear_hwa_active(s))
+    return aihw_linear_hwa_step(m, sgd);
   const float lr = sgd->lr;
   const int64_t in = m->in_features, out = m->out_features, rows = s->acc_rows;
   if (rows > 0) {

@@ -8,6 +8,7 @@
 
 #include "aihw/nn.h"
 #include "core/error.h"
+#include "nn/module_internal.h"
 
 AIHW_API aihw_mapping_params aihw_mapping_params_default(void) {
   aihw_mapping_params p;
@@ -16,6 +17,8 @@ AIHW_API aihw_mapping_params aihw_mapping_params_default(void) {
   p.weight_scaling_omega = 0.0f;
   p.max_input_size = 512;
   p.max_output_size = 512;
+  p.handle_output_bound = 1;
+  p.input_range = aihw_input_range_params_default();
   return p;
 }
 
@@ -38,6 +41,7 @@ AIHW_API aihw_status aihw_mapping_params_validate(const aihw_mapping_params *par
                       "weight_scaling_lr_compensation"));
   AIHW_TRY(check_flag(params->learn_out_scaling, what, "learn_out_scaling"));
   AIHW_TRY(check_flag(params->out_scaling_columnwise, what, "out_scaling_columnwise"));
+  AIHW_TRY(check_flag(params->handle_output_bound, what, "handle_output_bound"));
   if (!isfinite(params->weight_scaling_omega))
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: weight_scaling_omega = %g: must be finite",
                       what, (double)params->weight_scaling_omega);
@@ -53,11 +57,7 @@ AIHW_API aihw_status aihw_mapping_params_validate(const aihw_mapping_params *par
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "%s: max_output_size = %lld: must be >= 0 (0 = unlimited)", what,
                       (long long)params->max_output_size);
-  if (params->learn_out_scaling)
-    return aihw_error(AIHW_ERR_UNSUPPORTED,
-                      "%s: learn_out_scaling = 1 is not supported yet (learned output scales "
-                      "need a digital optimizer); use 0",
-                      what);
+  AIHW_TRY(aihw_input_range_params_validate(&params->input_range, what));
   return AIHW_OK;
 }
 

@@ -7,10 +7,12 @@
  * FORMAT errors naming the key. */
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "aihw/nn.h"
 #include "core/error.h"
 #include "core/json_util.h"
+#include "nn/module_internal.h"
 #include "tile/tile_internal.h"
 
 #define AREA "mapping"
@@ -34,6 +36,8 @@ static const mapping_field FIELDS[] = {
     {"out_scaling_columnwise", FIELD_FLAG, offsetof(aihw_mapping_params, out_scaling_columnwise)},
     {"max_input_size", FIELD_SIZE, offsetof(aihw_mapping_params, max_input_size)},
     {"max_output_size", FIELD_SIZE, offsetof(aihw_mapping_params, max_output_size)},
+    /* [aihw] extension, last: written only when 0 (aihwkit's JSON has no such key) */
+    {"handle_output_bound", FIELD_FLAG, offsetof(aihw_mapping_params, handle_output_bound)},
 };
 #define N_FIELDS ((int)(sizeof FIELDS / sizeof FIELDS[0]))
 
@@ -43,6 +47,8 @@ static cJSON *mapping_to_cjson(const aihw_mapping_params *m) {
   for (int k = 0; ok && k < N_FIELDS; ++k) {
     const mapping_field *f = &FIELDS[k];
     const char *base = (const char *)m + f->offset;
+    if (k == N_FIELDS - 1 && m->handle_output_bound)
+      break;
     cJSON *item = NULL;
     if (f->type == FIELD_FLAG)
       item = cJSON_CreateBool(*(const int *)(const void *)base);
@@ -80,7 +86,8 @@ static aihw_status mapping_from_cjson(const cJSON *o, const char *group,
                         AREA " parameter '%s%s%s': unknown key (allowed: digital_bias, "
                              "weight_scaling_omega, weight_scaling_columnwise, "
                              "weight_scaling_lr_compensation, learn_out_scaling, "
-                             "out_scaling_columnwise, max_input_size, max_output_size)",
+                             "out_scaling_columnwise, max_input_size, max_output_size, "
+                             "handle_output_bound)",
                         group != NULL ? group : "", group != NULL ? "." : "", item->string);
     AIHW_TRY(aihw_json_mark_seen(AREA, group, item->string, seen, k));
     const mapping_field *f = &FIELDS[k];
@@ -135,6 +142,22 @@ AIHW_API aihw_status aihw_rpu_config_from_json(const char *json, aihw_tile_confi
     else
       s = mapping_from_cjson(mj, "mapping", &m);
     cJSON_Delete(mj);
+  }
+  cJSON *pp = s == AIHW_OK ? cJSON_DetachItemFromObjectCaseSensitive(root, "pre_post") : NULL;
+  if (pp != NULL) { /* aihwkit's PrePostProcessingParameter: {"input_range": {..}} */
+    if (cJSON_GetObjectItemCaseSensitive(root, "pre_post") != NULL)
+      s = aihw_error(AIHW_ERR_FORMAT, "RPU config parameter 'pre_post' appears twice");
+    else if (!cJSON_IsObject(pp))
+      s = aihw_json_wrong_type("RPU config", NULL, "pre_post", pp, "an object");
+    for (const cJSON *item = pp->child; s == AIHW_OK && item != NULL; item = item->next) {
+      if (strcmp(item->string, "input_range") != 0)
+        s = aihw_error(AIHW_ERR_FORMAT,
+                       "RPU config parameter 'pre_post.%s': unknown key (allowed: input_range)",
+                       item->string);
+      else
+        s = aihw_input_range_from_cjson(item, "pre_post.input_range", &m.input_range);
+    }
+    cJSON_Delete(pp);
   }
   char *rest = NULL;
   if (s == AIHW_OK) {

@@ -15,6 +15,7 @@
 #include "aihw/cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/finite.h"
 #include "nn/digital_internal.h"
 
 /* ---- Buffers and errors ------------------------------------------------------------- */
@@ -200,14 +201,6 @@ AIHW_API aihw_module *aihw_module_child(const aihw_module *module, int index) {
   return module->children[index];
 }
 
-/* ---- Forward / backward --------------------------------------------------------------- */
-
-static int64_t first_non_finite(const float *v, int64_t n) {
-  for (int64_t k = 0; k < n; ++k)
-    if (!isfinite(v[k]))
-      return k;
-  return -1;
-}
 
 /* Checks the chain of a container: every child's outputs feed the next one's inputs. */
 static aihw_status check_chain(const aihw_module *m, int64_t *max_features) {
@@ -381,7 +374,7 @@ static aihw_status check_pass_args(const aihw_module *m, const float *in, int64_
   if (n_out != want_out)
     return aihw_error(AIHW_ERR_SHAPE, "%s: %s has %lld features, the %s module produces %lld",
                       fn, out_name, (long long)n_out, kind_name(m->kind), (long long)want_out);
-  const int64_t k = first_non_finite(in, batch * n_in);
+  const int64_t k = aihw_first_non_finite(in, batch * n_in);
   if (k >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: %s[%lld][%lld] = %g: must be finite", fn,
                       in_name, (long long)(k / n_in), (long long)(k % n_in), (double)in[k]);

@@ -78,6 +78,16 @@ aihw_status aihw_pool_forward_impl(aihw_module *m, const float *x, int64_t batch
 aihw_status aihw_pool_backward_impl(aihw_module *m, const float *dy, int64_t batch, float *dx);
 void aihw_pool_state_free(aihw_pool_state *state);
 
+/* Input-range parameters (input_range.c): validation naming "<what>: input_range.<field>",
+ * and the JSON object of the RPU config's "pre_post.input_range" (NULL when out of memory;
+ * reading: FORMAT naming the key, then validation; *out unchanged on error). */
+struct cJSON;
+aihw_status aihw_input_range_params_validate(const aihw_input_range_params *p,
+                                             const char *what);
+struct cJSON *aihw_input_range_to_cjson(const aihw_input_range_params *p);
+aihw_status aihw_input_range_from_cjson(const struct cJSON *o, const char *group,
+                                        aihw_input_range_params *out);
+
 /* Re-raises the calling thread's last error with "<prefix>: " in front (keeps its
  * status); returns that status. */
 aihw_status aihw_nn_wrap_error(aihw_status status, const char *prefix);
@@ -106,6 +116,13 @@ void aihw_linear_view_of(const aihw_module *m, aihw_linear_view *view);
 aihw_status aihw_module_state_export(const aihw_module *m, struct aihw_st_dict *dict);
 aihw_status aihw_module_state_import(aihw_module *m, const struct aihw_st_dict *dict,
                                      int strict);
+/* The loader behind aihw_module_load_state_dict and aihw_module_load (policy an
+ * aihw_config_policy, `source` names the dict in errors); and the builder behind
+ * aihw_module_from_state_dict and aihw_module_load_new. Arguments checked by the caller. */
+aihw_status aihw_module_state_load(aihw_module *m, const struct aihw_st_dict *dict, int strict,
+                                   int policy, const char *source);
+aihw_status aihw_module_state_build(const struct aihw_st_dict *dict, const char *source,
+                                    aihw_module **out);
 
 /* The architecture JSON of aihw_module_save's metadata (state.c): kinds, features, bias,
  * mapping and full tile configuration of every layer, modes. NULL with the error set

@@ -31,6 +31,7 @@
 #include "core/json_util.h"
 #include "core/safetensors.h"
 #include "nn/digital_internal.h"
+#include "nn/linear_internal.h"
 #include "tile/tile_internal.h"
 
 #define FORMAT_NAME "aihw-module"
@@ -90,7 +91,9 @@ static cJSON *mapping_json(const aihw_mapping_params *m) {
       aihw_json_add_item(o, "out_scaling_columnwise",
                          cJSON_CreateBool(m->out_scaling_columnwise)) &&
       aihw_json_add_item(o, "max_input_size", cJSON_CreateNumber((double)m->max_input_size)) &&
-      aihw_json_add_item(o, "max_output_size", cJSON_CreateNumber((double)m->max_output_size));
+      aihw_json_add_item(o, "max_output_size", cJSON_CreateNumber((double)m->max_output_size)) &&
+      (m->handle_output_bound || /* absent when 1: older files match */
+       aihw_json_add_item(o, "handle_output_bound", cJSON_CreateBool(0)));
   if (!ok) {
     cJSON_Delete(o);
     return NULL;
@@ -106,9 +109,14 @@ int aihw_nn_arch_add_layer_config(cJSON *o, const aihw_module *linear) {
   if (aihw_tile_get_config(aihw_linear_tile(linear, 0, 0), &tc) != AIHW_OK ||
       aihw_tile_config_to_json(&tc, &text) != AIHW_OK)
     return 0;
-  const int ok = aihw_json_add_item(o, "mapping", mapping_json(&v.mapping)) &&
-                 aihw_json_add_item(o, "tile_config", cJSON_CreateRaw(text));
+  int ok = aihw_json_add_item(o, "mapping", mapping_json(&v.mapping)) &&
+           aihw_json_add_item(o, "tile_config", cJSON_CreateRaw(text));
   free(text);
+  if (ok && v.mapping.input_range.enable) { /* absent when disabled: older files match */
+    cJSON *pp = cJSON_CreateObject();
+    ok = aihw_json_add_item(o, "pre_post", pp) &&
+         aihw_json_add_item(pp, "input_range", aihw_input_range_to_cjson(&v.mapping.input_range));
+  }
   return ok;
 }
 
@@ -163,37 +171,64 @@ static char *architecture_text(const aihw_module *m) {
   return text;
 }
 
-/* Compares the file's architecture with the module's: FORMAT naming the first difference.
- * Modes ("training") are state, not architecture. */
+/* Removes every layer's configuration ("mapping", "tile_config", "pre_post") from an
+ * architecture tree, leaving its structure. */
+static void strip_configs(cJSON *a) {
+  if (!cJSON_IsObject(a) && !cJSON_IsArray(a))
+    return;
+  if (cJSON_IsObject(a)) {
+    cJSON_DeleteItemFromObjectCaseSensitive(a, "mapping");
+    cJSON_DeleteItemFromObjectCaseSensitive(a, "tile_config");
+    cJSON_DeleteItemFromObjectCaseSensitive(a, "pre_post");
+  }
+  for (cJSON *c = a->child; c != NULL; c = c->next)
+    strip_configs(c);
+}
+
+/* Compares the stored architecture with the module's: FORMAT naming the first difference.
+ * Modes ("training") are state, not architecture. configs = 0 compares the structure only
+ * (every layer's configuration stripped from both). */
 static aihw_status check_architecture(const aihw_module *m, const cJSON *file_arch,
-                                      const char *source) {
+                                      const char *source, int configs) {
   char *text = architecture_text(m);
   if (text == NULL)
     return aihw_last_status();
   cJSON *mine = cJSON_Parse(text);
   free(text);
-  if (mine == NULL)
+  cJSON *theirs = configs ? NULL : cJSON_Duplicate(file_arch, 1);
+  if (mine == NULL || (!configs && theirs == NULL)) {
+    cJSON_Delete(mine);
+    cJSON_Delete(theirs);
     return aihw_error(AIHW_ERR_OUT_OF_MEMORY, "module state: out of memory (architecture)");
+  }
+  if (!configs) {
+    strip_configs(mine);
+    strip_configs(theirs);
+    file_arch = theirs;
+  }
   char path[256];
   const cJSON *fa = NULL, *ma = NULL;
   aihw_status s = AIHW_OK;
   if (aihw_json_first_difference(file_arch, mine, "training", path, sizeof path, &fa, &ma)) {
     char *ft = fa != NULL ? cJSON_PrintUnformatted(fa) : NULL;
     char *mt = ma != NULL ? cJSON_PrintUnformatted(ma) : NULL;
-    const int config = strstr(path, "tile_config") != NULL || strstr(path, "mapping") != NULL;
+    const int config = strstr(path, "tile_config") != NULL || strstr(path, "mapping") != NULL ||
+                       strstr(path, "pre_post") != NULL;
     s = aihw_error(AIHW_ERR_FORMAT,
-                   "%s: the file's architecture differs from the module's at '%s' (file: "
+                   "%s: the stored architecture differs from the module's at '%s' (stored: "
                    "%.80s, module: %.80s)%s",
                    source, path[0] ? path : "(root)", ft != NULL ? ft : "absent",
                    mt != NULL ? mt : "absent",
-                   config ? "; loading state never replaces a module's configuration: build "
-                            "the module from the file with aihw_module_load_new to use the "
-                            "file's configuration"
+                   config ? "; the stored configuration never replaces a module's silently: "
+                            "load with AIHW_CONFIG_KEEP_MODULE or AIHW_CONFIG_FROM_STATE "
+                            "(aihw_module_load_state_dict), or build the module from the "
+                            "state with aihw_module_load_new / aihw_module_from_state_dict"
                           : "");
     free(ft);
     free(mt);
   }
   cJSON_Delete(mine);
+  cJSON_Delete(theirs);
   return s;
 }
 
@@ -246,6 +281,7 @@ static aihw_status export_tree(const aihw_module *m, aihw_st_dict *dict, char *p
       AIHW_TRY(aihw_tile_state_export(aihw_linear_tile(m, r, c), dict, prefix));
       prefix[len] = '\0';
     }
+  AIHW_TRY(aihw_linear_hwa_export(m, dict, prefix)); /* learned scales, input ranges */
   if (v.bias != NULL) {
     if (!push_index(prefix, size, "bias"))
       return name_too_long(prefix);
@@ -389,6 +425,7 @@ static aihw_status prepare_linear(aihw_module *m, import_ctx *x, char *prefix, s
       ++x->n_plans;
       prefix[len] = '\0';
     }
+  AIHW_TRY(aihw_linear_hwa_prepare(m, &x->digital, prefix));
   aihw_linear_view v;
   aihw_linear_view_of(m, &v);
   if (v.bias == NULL)
@@ -517,14 +554,38 @@ static aihw_status import_tensors(aihw_module *m, const aihw_st_dict *dict, int 
   return s;
 }
 
-static aihw_status state_import(aihw_module *m, const aihw_st_dict *dict, int strict,
-                                const char *source) {
+/* Exchanges the contents of two module structs: *a takes b's tree and b a's (so that a
+ * keeps its address, and a container holding a still holds it). */
+static void swap_modules(aihw_module *a, aihw_module *b) {
+  aihw_module tmp = *a;
+  *a = *b;
+  *b = tmp;
+}
+
+static aihw_status build_tree(const cJSON *a, const char *source, int depth,
+                              aihw_module **out);
+
+aihw_status aihw_module_state_load(aihw_module *m, const aihw_st_dict *dict, int strict,
+                                   int policy, const char *source) {
   cJSON *arch = NULL;
   aihw_status s = read_header(dict, source, &arch);
   if (s == AIHW_OK)
-    s = check_architecture(m, arch, source);
-  if (s == AIHW_OK)
+    s = check_architecture(m, arch, source, policy == AIHW_CONFIG_MUST_MATCH);
+  if (s == AIHW_OK && policy != AIHW_CONFIG_FROM_STATE) {
     s = import_tensors(m, dict, strict, arch, source);
+  } else if (s == AIHW_OK) { /* rebuild with the stored configuration, then swap in */
+    aihw_module *fresh = NULL;
+    s = build_tree(arch, source, 0, &fresh);
+    if (s != AIHW_OK)
+      s = aihw_nn_wrap_error(s, source);
+    if (s == AIHW_OK)
+      s = check_architecture(fresh, arch, source, 1);
+    if (s == AIHW_OK)
+      s = import_tensors(fresh, dict, strict, arch, source);
+    if (s == AIHW_OK)
+      swap_modules(m, fresh);
+    aihw_module_destroy(fresh); /* the old tree after a swap */
+  }
   cJSON_Delete(arch);
   return s;
 }
@@ -535,7 +596,7 @@ aihw_status aihw_module_state_import(aihw_module *m, const aihw_st_dict *dict, i
   if (strict != 0 && strict != 1)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "aihw_module_state_import: strict = %d: must be 0 or 1", strict);
-  return state_import(m, dict, strict, "module state");
+  return aihw_module_state_load(m, dict, strict, AIHW_CONFIG_MUST_MATCH, "module state");
 }
 
 AIHW_API aihw_status aihw_module_load(aihw_module *module, const char *path, int strict) {
@@ -547,7 +608,7 @@ AIHW_API aihw_status aihw_module_load(aihw_module *module, const char *path, int
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: strict = %d: must be 0 or 1", fn, strict);
   aihw_st_dict *dict = NULL;
   AIHW_TRY(aihw_st_read_file(path, &dict));
-  const aihw_status s = state_import(module, dict, strict, path);
+  const aihw_status s = aihw_module_state_load(module, dict, strict, AIHW_CONFIG_MUST_MATCH, path);
   aihw_st_dict_destroy(dict);
   return s;
 }
@@ -594,6 +655,19 @@ aihw_status aihw_nn_arch_layer_config(const cJSON *a, const char *source, const 
     return arch_error(source, msg);
   }
   mp.weight_scaling_omega = (float)omega->valuedouble;
+  const cJSON *hob = cJSON_GetObjectItemCaseSensitive(mj, "handle_output_bound");
+  if (hob != NULL && !read_flag(mj, "handle_output_bound", &mp.handle_output_bound))
+    return arch_error(source, "a layer's 'mapping.handle_output_bound' is not a flag");
+  const cJSON *pp = cJSON_GetObjectItemCaseSensitive(a, "pre_post");
+  if (pp != NULL) {
+    const cJSON *ir = cJSON_GetObjectItemCaseSensitive(pp, "input_range");
+    if (!cJSON_IsObject(pp) || ir == NULL) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "a %s entry has a malformed 'pre_post'", what);
+      return arch_error(source, msg);
+    }
+    AIHW_TRY(aihw_input_range_from_cjson(ir, "pre_post.input_range", &mp.input_range));
+  }
   /* printed from a copy: exact printing turns infinities into raw items, and the tree is
    * compared with the rebuilt module's afterwards */
   cJSON *copy = cJSON_Duplicate(tj, 1);
@@ -692,18 +766,13 @@ static double declared_weight_bytes(const cJSON *a, int depth) {
   return sum;
 }
 
-AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out) {
-  static const char *fn = "aihw_module_load_new";
-  if (path == NULL || out == NULL)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
-                      path == NULL ? "path" : "out");
-  aihw_st_dict *dict = NULL;
-  AIHW_TRY(aihw_st_read_file(path, &dict));
+aihw_status aihw_module_state_build(const aihw_st_dict *dict, const char *source,
+                                    aihw_module **out) {
   cJSON *arch = NULL;
   aihw_module *m = NULL;
-  aihw_status s = read_header(dict, path, &arch);
+  aihw_status s = read_header(dict, source, &arch);
   if (s == AIHW_OK) {
-    /* the weights must be in the file: a header claiming more is refused before anything
+    /* the weights must be in the dict: a header claiming more is refused before anything
      * is built, so that a small file cannot make us allocate gigabytes */
     size_t have = 0;
     for (size_t k = 0; k < aihw_st_dict_count(dict); ++k) {
@@ -716,25 +785,36 @@ AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out) {
       s = aihw_error(AIHW_ERR_FORMAT,
                      "%s: architecture: its linear layers declare %.0f bytes of weights but "
                      "the file holds %zu bytes of tensors (truncated or lying header)",
-                     path, declared, have);
+                     source, declared, have);
   }
   if (s == AIHW_OK) {
-    s = build_tree(arch, path, 0, &m);
+    s = build_tree(arch, source, 0, &m);
     if (s != AIHW_OK)
-      s = aihw_nn_wrap_error(s, path);
+      s = aihw_nn_wrap_error(s, source);
   }
   if (s == AIHW_OK) /* the rebuilt module's own architecture must match what it came from */
-    s = check_architecture(m, arch, path);
+    s = check_architecture(m, arch, source, 1);
   if (s == AIHW_OK)
-    s = import_tensors(m, dict, 1, arch, path);
+    s = import_tensors(m, dict, 1, arch, source);
   cJSON_Delete(arch);
-  aihw_st_dict_destroy(dict);
   if (s != AIHW_OK) {
     aihw_module_destroy(m);
     return s;
   }
   *out = m;
   return AIHW_OK;
+}
+
+AIHW_API aihw_status aihw_module_load_new(const char *path, aihw_module **out) {
+  static const char *fn = "aihw_module_load_new";
+  if (path == NULL || out == NULL)
+    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s is NULL", fn,
+                      path == NULL ? "path" : "out");
+  aihw_st_dict *dict = NULL;
+  AIHW_TRY(aihw_st_read_file(path, &dict));
+  const aihw_status s = aihw_module_state_build(dict, path, out);
+  aihw_st_dict_destroy(dict);
+  return s;
 }
 
 /* ---- architecture access for other module files (module_internal.h) ------------------ */

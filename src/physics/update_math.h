@@ -68,4 +68,18 @@ AIHW_HD static inline aihw_sample_plan aihw_plan_sample(const aihw_update_params
   return pl;
 }
 
+/* One sample of a ConstantStep device's mean path over a batch (docs/physics.md,
+ * "Aggregated steps"): the signed count c (> 0: c down steps of size sd, < 0: |c| up steps
+ * of size su) moves the position *pos, whose running extremes *hi, *lo (both start at 0)
+ * the bounds test reads. A count of 0 changes nothing. */
+AIHW_HD static inline void aihw_mean_path_step(int count, float su, float sd, float *pos,
+                                               float *hi, float *lo) {
+  const float c = (float)count;
+  const float scale = c > 0.0f ? sd : su;
+  const float p = *pos - c * scale;
+  *pos = p;
+  *hi = p > *hi ? p : *hi;
+  *lo = p < *lo ? p : *lo;
+}
+
 #endif

@@ -64,6 +64,7 @@ static size_t weight_count(const aihw_tile *tile) {
 }
 
 aihw_status aihw_tile_weights_changed(aihw_tile *tile) {
+  aihw_tile_cuda_reference_changed(tile); /* device reference and programming out of date */
   tile->fb_valid = 0;
   tile->programmed_valid = 0;
   tile->compensation_valid = 0;
@@ -205,14 +206,14 @@ static aihw_status program(aihw_tile *tile) {
 
 AIHW_API aihw_status aihw_tile_program_weights(aihw_tile *tile) {
   AIHW_TRY(need_inference(tile, "aihw_tile_program_weights", 1));
-  AIHW_TRY(aihw_tile_require_host(tile, "aihw_tile_program_weights")); /* no GPU version yet */
+  if (tile->cuda != NULL)
+    return aihw_tile_cuda_program_weights(tile); /* backend/tile_cuda_inference.c */
   return program(tile);
 }
 
 AIHW_API aihw_status aihw_tile_drift_to(aihw_tile *tile, float t_inference_s) {
   static const char *fn = "aihw_tile_drift_to";
   AIHW_TRY(need_inference(tile, fn, 1));
-  AIHW_TRY(aihw_tile_require_host(tile, fn)); /* no GPU version yet */
   if (!isfinite(t_inference_s))
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: t_inference = %g: must be finite", fn,
                       (double)t_inference_s);
@@ -220,6 +221,8 @@ AIHW_API aihw_status aihw_tile_drift_to(aihw_tile *tile, float t_inference_s) {
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                       "%s: t_inference = %g s: must be >= 0 (seconds after programming)", fn,
                       (double)t_inference_s);
+  if (tile->cuda != NULL)
+    return aihw_tile_cuda_drift_to(tile, t_inference_s); /* backend/tile_cuda_inference.c */
   if (!tile->programmed_valid)
     AIHW_TRY(program(tile));
   const aihw_inference_params *ip = &tile->config.inference;

@@ -31,6 +31,7 @@
 #include "backend/cpu/gemm.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/finite.h"
 #include "core/rng.h"
 #include "physics/periphery_math.h"
 
@@ -168,9 +169,50 @@ void aihw_workspace_free(aihw_workspace *ws) {
 /* ---------------------------------------------------------------------------------- */
 /* Products */
 
-/* Y[A][out_len] = U[A][in_len] op(W) with W[rows][cols]; op = transpose for forward. */
+/* Column of the single non-zero of each row of U[a][n] into col[b] (-1: none); 0 as soon
+ * as a row has two (checked before any write is used). */
+static int one_hot_rows(const float *u, int64_t a, int64_t n, int64_t *col) {
+  for (int64_t b = 0; b < a; ++b) {
+    int64_t at = -1;
+    for (int64_t j = 0; j < n; ++j)
+      if (u[b * n + j] != 0.0f) {
+        if (at >= 0)
+          return 0;
+        at = j;
+      }
+    col[b] = at;
+  }
+  return 1;
+}
+
+/* Y[A][out_len] = U[A][in_len] op(W) with W[rows][cols]; op = transpose for forward.
+ * Rows of U with at most one non-zero (one-hot reads: realistic read and write) take
+ * u_j W_ij directly: the product's only non-zero term, exact in any summation order;
+ * "+ 0.0f" turns a -0 product into the +0 that a sum started at +0 returns. `col` is
+ * scratch of `a` entries, or NULL (no shortcut). */
 static void gemm_rows(int transposed, const float *w, int64_t rows, int64_t cols,
-                      const float *u, int64_t a, float *y) {
+                      const float *u, int64_t a, float *y, int64_t *col) {
+  const int64_t n = transposed ? rows : cols, m = transposed ? cols : rows;
+  if (col != NULL && a > 1 && one_hot_rows(u, a, n, col)) {
+#pragma omp parallel for schedule(static) if (a * m >= 65536)
+    for (int64_t b = 0; b < a; ++b) {
+      float *yb = y + b * m;
+      const int64_t j = col[b];
+      if (j < 0) {
+        for (int64_t i = 0; i < m; ++i)
+          yb[i] = 0.0f;
+      } else if (!transposed) { /* y_i = u_j W[i][j] (for consecutive j the same lines) */
+        const float uj = u[b * n + j];
+        for (int64_t i = 0; i < m; ++i)
+          yb[i] = uj * w[i * cols + j] + 0.0f;
+      } else { /* z_k = u_j W[j][k] */
+        const float uj = u[b * n + j];
+        for (int64_t k = 0; k < m; ++k)
+          yb[k] = uj * w[j * cols + k] + 0.0f;
+      }
+    }
+    return;
+  }
   if (!transposed) { /* y = W u: Y = U W^T, U [a][cols] */
     if (a == 1)
       aihw_sgemv(0, rows, cols, 1.0f, w, cols, u, 0.0f, y);
@@ -215,7 +257,7 @@ aihw_status aihw_exact_mv(const aihw_mv_call *c, int transposed, aihw_workspace 
   }
   if (c->y_cols != m)
     y = next;
-  gemm_rows(transposed, c->w, c->rows, c->cols, u, b_count, y);
+  gemm_rows(transposed, c->w, c->rows, c->cols, u, b_count, y, NULL);
   const float alpha = c->alpha;
   for (int64_t b = 0; b < b_count; ++b) {
     float *dst = c->y + b * c->y_cols;
@@ -233,20 +275,9 @@ aihw_status aihw_exact_mv(const aihw_mv_call *c, int transposed, aihw_workspace 
 /* ---------------------------------------------------------------------------------- */
 /* Noise management (§3.4) */
 
-/* max_j |x_j| over the sample's inputs (1.0 for an appended bias input). The inputs are
- * finite, so the maximum of the magnitude bit patterns is the bit pattern of the maximum
- * magnitude; integer maxima vectorise where float maxima (NaN rules) do not. */
+/* max_j |x_j| over the sample's (finite) inputs (1.0 for an appended bias input). */
 static float row_abs_max(const aihw_mv_call *c, int64_t b, int64_t n) {
-  const float *x = c->x + b * c->x_cols;
-  uint32_t a = 0;
-  for (int64_t j = 0; j < c->x_cols; ++j) {
-    uint32_t v;
-    memcpy(&v, &x[j], sizeof v);
-    v &= 0x7fffffffu;
-    a = v > a ? v : a;
-  }
-  float r;
-  memcpy(&r, &a, sizeof r);
+  const float r = aihw_max_abs(c->x + b * c->x_cols, c->x_cols);
   return n > c->x_cols && r < 1.0f ? 1.0f : r;
 }
 
@@ -626,7 +657,8 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
 
   /* Workspace layout. */
   size_t bytes = 0;
-  bytes += 4 * floats_bytes(batch) + floats_bytes(batch * 2); /* alpha, red, done, skip, idx */
+  /* alpha, red, done, skip, idx, one-hot columns */
+  bytes += 4 * floats_bytes(batch) + 2 * floats_bytes(batch * 2);
   for (int q = 0; q < n_pass; ++q) {
     bytes += floats_bytes(batch * n) + floats_bytes(batch * m);
     if (need_ir)
@@ -649,6 +681,7 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
   float *done = carve_floats(&cv, batch);
   unsigned char *skip = (unsigned char *)(void *)carve_floats(&cv, batch);
   int64_t *idx = (int64_t *)(void *)carve_floats(&cv, batch * 2);
+  int64_t *hot = (int64_t *)(void *)carve_floats(&cv, batch * 2);
   pass_buffers pb[2];
   memset(pb, 0, sizeof pb);
   for (int q = 0; q < n_pass; ++q) {
@@ -743,25 +776,25 @@ aihw_status aihw_periphery_mv(aihw_periphery *p, const aihw_mv_call *c, aihw_wor
 
     /* The analog products. */
     for (int q = 0; q < n_pass; ++q) {
-      gemm_rows(p->transposed, pb[q].w, c->rows, c->cols, pb[q].u, active, pb[q].y);
+      gemm_rows(p->transposed, pb[q].w, c->rows, c->cols, pb[q].u, active, pb[q].y, hot);
       if (need_ir) {
 #pragma omp parallel for schedule(static) if (threaded)
         for (int64_t k = 0; k < active; ++k)
           for (int64_t j = 0; j < n; ++j)
             tmp[k * n + j] = fabsf(pb[q].u[k * n + j]);
-        gemm_rows(p->transposed, c->w_abs, c->rows, c->cols, tmp, active, pb[q].ir_c);
+        gemm_rows(p->transposed, c->w_abs, c->rows, c->cols, tmp, active, pb[q].ir_c, hot);
 #pragma omp parallel for schedule(static) if (threaded)
         for (int64_t k = 0; k < active; ++k)
           for (int64_t j = 0; j < n; ++j)
             tmp[k * n + j] = pb[q].u[k * n + j] * aihw_ir_drop_position_weight(j, n);
-        gemm_rows(p->transposed, pb[q].w, c->rows, c->cols, tmp, active, pb[q].ir_s);
+        gemm_rows(p->transposed, pb[q].w, c->rows, c->cols, tmp, active, pb[q].ir_s, hot);
       }
       if (need_pcm) {
 #pragma omp parallel for schedule(static) if (threaded)
         for (int64_t k = 0; k < active; ++k)
           for (int64_t j = 0; j < n; ++j)
             tmp[k * n + j] = pb[q].u[k * n + j] * pb[q].u[k * n + j];
-        gemm_rows(p->transposed, c->w_abs, c->rows, c->cols, tmp, active, pb[q].pcm);
+        gemm_rows(p->transposed, c->w_abs, c->rows, c->cols, tmp, active, pb[q].pcm, hot);
       }
     }
 

@@ -123,7 +123,12 @@ AIHW_API aihw_status aihw_tile_set_weights_realistic(aihw_tile *tile, const floa
   const int64_t n = tile->in_size, m = tile->out_size;
   const int64_t iters = write_iterations(tile, n_loops);
   float *eye = identity(n);
-  float *d = aihw_alloc_array((size_t)(n * m), sizeof(float), "realistic write");
+  float *d = aihw_alloc_array((size_t)(2 * n * m), sizeof(float), "realistic write");
+  float *target_t = d != NULL ? d + n * m : NULL; /* target^T [n][m], once */
+  if (target_t != NULL)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        target_t[j * m + i] = w[i * n + j];
   float fa = 1.0f, ba = 1.0f;
   aihw_status s = eye != NULL && d != NULL ? aihw_tile_get_alpha(tile, &fa, &ba)
                                            : AIHW_ERR_OUT_OF_MEMORY;
@@ -133,9 +138,9 @@ AIHW_API aihw_status aihw_tile_set_weights_realistic(aihw_tile *tile, const floa
     s = aihw_tile_forward(tile, eye, n, n, d, m);
     if (s != AIHW_OK)
       break;
-    for (int64_t j = 0; j < n; ++j) /* D[j][i] = Y[j][i] - target[i][j] */
-      for (int64_t i = 0; i < m; ++i)
-        d[j * m + i] -= w[i * n + j];
+#pragma omp parallel for schedule(static) if (n * m >= 65536)
+    for (int64_t k = 0; k < n * m; ++k) /* D[j][i] = Y[j][i] - target[i][j] */
+      d[k] -= target_t[k];
     s = aihw_tile_update(tile, eye, n, n, d, m, lr);
     if (iterations != NULL && s == AIHW_OK)
       *iterations = it + 1;

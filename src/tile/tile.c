@@ -9,6 +9,7 @@
 #include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/finite.h"
 
 /* CBLAS takes int dimensions and the random streams address rows with 32 bits. */
 #define AIHW_MAX_DIM ((int64_t)0x7fffffff)
@@ -179,25 +180,6 @@ AIHW_API aihw_status aihw_tile_get_config(const aihw_tile *tile, aihw_tile_confi
   return AIHW_OK;
 }
 
-/* Index of the first NaN or Inf in v[0..n), or -1. The common all-finite case is one
- * vectorised pass: a float is finite exactly when its magnitude bits are below those of
- * infinity. */
-static int64_t first_non_finite(const float *v, int64_t n) {
-  uint32_t largest = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    uint32_t bits;
-    memcpy(&bits, &v[k], sizeof bits);
-    bits &= 0x7fffffffu;
-    largest = bits > largest ? bits : largest;
-  }
-  if (largest < 0x7f800000u)
-    return -1;
-  for (int64_t k = 0; k < n; ++k)
-    if (!isfinite(v[k]))
-      return k;
-  return -1;
-}
-
 static aihw_status check_weight_shape(const aihw_tile *tile, const void *w, int64_t rows,
                                       int64_t cols, const char *fn) {
   if (tile == NULL)
@@ -217,7 +199,7 @@ AIHW_API aihw_status aihw_tile_set_weights(aihw_tile *tile, const float *w, int6
                                            int64_t cols) {
   AIHW_TRY(check_weight_shape(tile, w, rows, cols, "aihw_tile_set_weights"));
   const int64_t count = rows * cols;
-  const int64_t bad = first_non_finite(w, count);
+  const int64_t bad = aihw_first_non_finite(w, count);
   if (bad >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE,
                       "aihw_tile_set_weights: weight [%lld][%lld] is %g; weights must be finite",
@@ -331,7 +313,7 @@ aihw_status aihw_tile_check_mv_args(const aihw_tile *tile, const float *in, int6
   if ((const void *)in == (const void *)out)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: %s and %s must not alias", fn, in_name,
                       out_name);
-  const int64_t k = check_finite ? first_non_finite(in, batch * in_cols) : -1;
+  const int64_t k = check_finite ? aihw_first_non_finite(in, batch * in_cols) : -1;
   if (k >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: %s[%lld][%lld] is %g; inputs must be finite",
                       fn, in_name, (long long)(k / in_cols), (long long)(k % in_cols),

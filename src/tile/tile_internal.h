@@ -123,6 +123,14 @@ void aihw_tile_inference_free(aihw_tile *tile);
  * Set by tests and benchmarks only; not thread-safe. */
 extern int aihw_update_reference_path;
 
+/* Runtime switch of the pulsed update's loops, for tests: 0 chooses per row and sample
+ * between visiting every column (dense) and only the columns whose x fires (sparse),
+ * between drawing a row's ConstantStep normals in one fill or block by block, and between
+ * filling a train's uniforms for every element or only for those that can fire; 1 forces
+ * dense and whole fills, 2 sparse and element by element. Every choice gives the same
+ * bits. */
+extern int aihw_update_sparse_mode;
+
 /* 1 if the tile updates through a pulsed device model (not an exact update). */
 int aihw_tile_is_pulsed(const aihw_tile *tile);
 

@@ -33,6 +33,7 @@
 #include "backend/tile_cuda.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/finite.h"
 #include "core/rng.h"
 #include "physics/device_math.h"
 #include "physics/periphery_math.h"
@@ -40,6 +41,7 @@
 #include "tile/tile_internal.h"
 
 int aihw_update_reference_path = 0;
+int aihw_update_sparse_mode = 0;
 
 int aihw_tile_is_pulsed(const aihw_tile *tile) {
   return tile->devices != NULL && tile->config.update.pulse_type != AIHW_PULSE_NONE &&
@@ -47,14 +49,6 @@ int aihw_tile_is_pulsed(const aihw_tile *tile) {
 }
 
 /* ---------------------------------------------------------------------------------- */
-/* Shared helpers */
-
-static int64_t first_non_finite_f(const float *v, int64_t n) {
-  for (int64_t k = 0; k < n; ++k)
-    if (!isfinite(v[k]))
-      return k;
-  return -1;
-}
 
 void aihw_tile_apply_write_noise(aihw_tile *tile, uint64_t op, const unsigned char *mask,
                                  float *scratch) {
@@ -109,13 +103,9 @@ void aihw_tile_clip_to_device_bounds(aihw_tile *tile) {
  * rounding of the sums), computed in double, where it cannot overflow. */
 static aihw_status check_exact_range(const aihw_tile *tile, const float *x, int64_t batch,
                                      const float *d, float lr, const char *fn) {
-  float max_x = 0.0f, max_d = 0.0f, max_w = 0.0f;
-  for (int64_t k = 0; k < batch * tile->in_size; ++k)
-    max_x = fmaxf(max_x, fabsf(x[k]));
-  for (int64_t k = 0; k < batch * tile->out_size; ++k)
-    max_d = fmaxf(max_d, fabsf(d[k]));
-  for (int64_t e = 0; e < tile->out_size * tile->cols; ++e)
-    max_w = fmaxf(max_w, fabsf(tile->weights[e]));
+  const float max_x = aihw_max_abs(x, batch * tile->in_size);
+  const float max_d = aihw_max_abs(d, batch * tile->out_size);
+  const float max_w = aihw_max_abs(tile->weights, tile->out_size * tile->cols);
   const double step = (double)lr * (double)batch * (double)max_d * (double)max_x;
   if ((double)max_w + step < 0.5 * (double)FLT_MAX)
     return AIHW_OK;
@@ -181,6 +171,19 @@ typedef struct update_plan {
   uint32_t *x_bits;    /* [batch][cols][words] */
   uint32_t *d_bits;    /* [batch][rows][words] */
   signed char *x_sign; /* [batch][cols]: sign of x_j if it fires at all, else 0 */
+  /* The firing x columns of every sample, packed (CSR): sample b's are entries
+   * x_start[b] .. x_start[b] + x_nfire[b] - 1, ascending, each with its train and sign. */
+  int32_t *x_list;     /* [<= batch cols] column numbers */
+  int32_t *x_nfire;    /* [batch] */
+  int32_t *x_start;    /* [batch] */
+  uint32_t *x_cbits;   /* [entries][words] (bit trains only) */
+  signed char *x_csign; /* [entries] */
+  int32_t *row_start;  /* [rows + 1]: row i's firing samples are */
+  int32_t *row_samples; /* row_samples[row_start[i] .. row_start[i + 1] - 1), ascending:
+                          the samples b with a train (BL > 0) whose d_i fires; the last
+                          slot of each row is spare (the branch-free fill writes there) */
+  uint32_t *d_rbits;   /* [entries][words]: d_i's train of each such entry (bit trains) */
+  signed char *d_rsign; /* [entries]: its sign */
   signed char *d_sign; /* [batch][rows] */
   float *x_count;      /* dense: [batch][cols] signed (MEAN_COUNT: counts; IMPLICIT: p) */
   float *d_count;      /* dense: [batch][rows] */
@@ -189,7 +192,8 @@ typedef struct update_plan {
   int sign_filter;     /* OneSided views: aihw_tile.update_sign_filter */
 } update_plan;
 
-/* OneSided sign filter (aihw_tile.update_sign_filter) of one signed count. */
+/* OneSided sign filter (aihw_tile.update_sign_filter) of one signed count: +1 keeps the
+ * up-step counts (< 0), -1 keeps the down-step ones (> 0) as up steps. */
 static inline int filter_count(int filter, int c) {
   return filter > 0 ? (c < 0 ? c : 0) : (c > 0 ? -c : 0);
 }
@@ -201,37 +205,79 @@ static void make_trains(const aihw_tile *tile, const aihw_update_params *up, uin
                         float scale, int bl, int words, uint32_t *bits, signed char *sign,
                         float *prob, float *uni) {
   const float res = probability_res(up, up->res);
-  memset(bits, 0, (size_t)(n * words) * sizeof(uint32_t));
   if (up->sto_round && res > 0.0f) {
     aihw_rng_stream s = aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op,
                                              AIHW_RNG_PROBABILITY_ROUND, purpose);
     aihw_rng_fill_uniform(&s, 0, 0, uni, (size_t)n);
-  }
-  for (int64_t j = 0; j < n; ++j) {
-    const float value = j < n_real ? v[j] : 1.0f; /* analog-bias input */
-    float pp = fabsf(value) * scale;
-    pp = aihw_discretize(pp, res, up->sto_round, up->sto_round ? uni[j] : 0.5f);
-    prob[j] = pp;
-    sign[j] = pp > 0.0f ? (value > 0.0f ? 1 : -1) : 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const float value = j < n_real ? v[j] : 1.0f; /* analog-bias input */
+      prob[j] = aihw_discretize(fabsf(value) * scale, res, 1, uni[j]);
+    }
+  } else {
+    for (int64_t j = 0; j < n_real; ++j)
+      prob[j] = aihw_discretize(fabsf(v[j]) * scale, res, 0, 0.5f);
+    for (int64_t j = n_real; j < n; ++j) /* analog-bias input 1 */
+      prob[j] = aihw_discretize(scale, res, 0, 0.5f);
   }
   aihw_rng_stream s =
       aihw_rng_stream_make(tile->config.seed, tile->config.tile_id, op, purpose, 0);
-  for (int t = 0; t < bl; ++t) {
-    aihw_rng_fill_uniform(&s, (uint32_t)t, 0, uni, (size_t)n);
-    const uint32_t bit = 1u << (t & 31);
-    uint32_t *word = bits + (t >> 5);
-    for (int64_t j = 0; j < n; ++j)
-      if (prob[j] > uni[j])
-        word[j * words] |= bit;
+  /* Few elements can fire (one-hot inputs of realistic writes and reads, sparse images):
+   * their uniforms block by block; an element of probability 0 never fires whatever its
+   * uniform, so the bits are those of the full fill. */
+  int64_t n_live = 0;
+  for (int64_t j = 0; j < n; ++j)
+    n_live += prob[j] > 0.0f;
+  const int by_element = aihw_update_sparse_mode != 0 ? aihw_update_sparse_mode == 2
+                                                     : n_live * 16 < n;
+  if (by_element) {
+    memset(bits, 0, (size_t)(n * words) * sizeof(uint32_t));
+    for (int64_t j = 0; j < n; ++j) {
+      if (!(prob[j] > 0.0f))
+        continue;
+      float u[4];
+      for (int t = 0; t < bl; ++t) {
+        aihw_rng_uniform4(&s, (uint32_t)t, (uint32_t)(j >> 2), u);
+        if (prob[j] > u[j & 3])
+          bits[j * words + (t >> 5)] |= 1u << (t & 31);
+      }
+    }
+  } else if (words == 1) { /* branch-free, vectorised: bit t of bits[j] */
+    memset(bits, 0, (size_t)n * sizeof(uint32_t));
+    for (int t = 0; t < bl; ++t) {
+      aihw_rng_fill_uniform(&s, (uint32_t)t, 0, uni, (size_t)n);
+      for (int64_t j = 0; j < n; ++j)
+        bits[j] |= (uint32_t)(prob[j] > uni[j]) << t;
+    }
+  } else {
+    memset(bits, 0, (size_t)(n * words) * sizeof(uint32_t));
+    for (int t = 0; t < bl; ++t) {
+      aihw_rng_fill_uniform(&s, (uint32_t)t, 0, uni, (size_t)n);
+      const uint32_t bit = 1u << (t & 31);
+      uint32_t *word = bits + (t >> 5);
+      for (int64_t j = 0; j < n; ++j)
+        if (prob[j] > uni[j])
+          word[j * words] |= bit;
+    }
   }
-  /* An element that never fired takes part in no coincidence: sign 0 lets the row loops
-   * skip it (with small gradients most d rows fire nothing). */
-  for (int64_t j = 0; j < n; ++j) {
+  /* The sign of a firing element; 0 for one that never fired, so that it takes part in
+   * no coincidence and the row loops skip it (with small gradients most d rows fire
+   * nothing). A probability of 0 never fires (no uniform is below 0). */
+  if (words == 1) { /* branch-free, vectorised */
+    for (int64_t j = 0; j < n_real; ++j)
+      sign[j] = (signed char)((int)(bits[j] != 0) * (2 * (int)(v[j] > 0.0f) - 1));
+  } else {
+    for (int64_t j = 0; j < n_real; ++j) {
+      uint32_t any = 0;
+      for (int w = 0; w < words; ++w)
+        any |= bits[j * words + w];
+      sign[j] = any == 0 ? 0 : (v[j] > 0.0f ? 1 : -1);
+    }
+  }
+  for (int64_t j = n_real; j < n; ++j) { /* analog-bias input 1 */
     uint32_t any = 0;
     for (int w = 0; w < words; ++w)
       any |= bits[j * words + w];
-    if (any == 0)
-      sign[j] = 0;
+    sign[j] = any != 0;
   }
 }
 
@@ -258,13 +304,10 @@ static void make_dense(const aihw_update_params *up, const float *v, int64_t n,
   }
 }
 
+/* max |v_j| of one sample (finite inputs), at least 1 with an analog-bias input. */
 static float row_abs_max_f(const float *v, int64_t n, int with_bias) {
-  float a = with_bias ? 1.0f : 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    float m = fabsf(v[j]);
-    a = m > a ? m : a;
-  }
-  return a;
+  const float a = aihw_max_abs(v, n);
+  return with_bias && a < 1.0f ? 1.0f : a;
 }
 
 /* Signed coincidence counts of sample b on row i for every column (> 0: down steps), for
@@ -332,6 +375,7 @@ typedef struct row_context {
   uint64_t op;            /* op counter of sample 0 of this call */
   int *count;             /* scratch [cols] */
   int32_t *list;          /* scratch [cols]: active columns */
+  int32_t *sample_list;   /* scratch [cols]: active columns of one sample */
   float *xi;              /* scratch normals */
   size_t xi_capacity;
   unsigned char *touched; /* [rows][cols] for write noise, or NULL */
@@ -447,6 +491,30 @@ static inline int count_at(const update_plan *pl, int64_t b, int64_t i, int64_t 
   return pl->sign_filter != 0 ? filter_count(pl->sign_filter, c) : c;
 }
 
+/* Signed count of x entry ex (packed list) and row entry ed (row_samples), for sample b,
+ * row i, column j: the packed copies keep a row's work in a few cache lines. */
+static inline int count_packed(const update_plan *pl, int64_t ex, int64_t ed, int64_t b,
+                               int64_t i, int64_t j) {
+  if (pl->dense)
+    return count_at(pl, b, i, j);
+  const int words = pl->words;
+  const uint32_t *xb = pl->x_cbits + ex * words, *db = pl->d_rbits + ed * words;
+  int n = 0;
+  for (int w = 0; w < words; ++w)
+    n += __builtin_popcount(xb[w] & db[w]);
+  const int c = n * (int)pl->x_csign[ex] * (int)pl->d_rsign[ed];
+  return pl->sign_filter != 0 ? filter_count(pl->sign_filter, c) : c;
+}
+
+/* Whether sample b's coincidences are counted over its firing columns only (x_list)
+ * rather than over every column: the same counts either way; the list is cheaper when
+ * few columns fire (small gradients, short trains under update management). */
+static inline int use_sparse_sample(const update_plan *pl, int64_t b) {
+  if (aihw_update_sparse_mode != 0)
+    return aihw_update_sparse_mode == 2;
+  return (int64_t)pl->x_nfire[b] * 4 < pl->cols;
+}
+
 /* Applies the samples of row i in order, single steps, for the columns j with
  * active[j] != 0 (active NULL: all). The normals of sample b are elements 0 .. T-1 of
  * stream (op + b, STEP_NOISE, round 0, row i), T = the row's number of steps over those
@@ -467,21 +535,43 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
       return;
   }
   int *count = rc->count;
-  for (int64_t b = 0; b < pl->batch; ++b) {
-    if (pl->samples[b].bl == 0 || pl->d_sign[b * pl->rows + i] == 0)
-      continue;
-    if (list != NULL)
-      for (int64_t e = 0; e < n_list; ++e)
-        count[e] = count_at(pl, b, i, list[e]);
-    else
+  for (int32_t e_b = pl->row_start[i]; e_b < pl->row_start[i + 1] - 1; ++e_b) {
+    const int64_t b = pl->row_samples[e_b];
+    /* The columns of this sample: the mask's list, the sample's firing columns (the
+     * others have count 0, so the steps and their normals' element numbers are those of
+     * the whole row), or every column. */
+    const int32_t *slist = list;
+    int64_t sn = n_list;
+    const int64_t x0 = pl->x_start[b];
+    if (list == NULL && use_sparse_sample(pl, b)) {
+      slist = pl->x_list + x0;
+      sn = pl->x_nfire[b];
+      for (int64_t e = 0; e < sn; ++e)
+        count[e] = count_packed(pl, x0 + e, e_b, b, i, slist[e]);
+    } else if (list != NULL && pl->x_nfire[b] <= n_list) {
+      /* the active columns among the sample's firing ones, still ascending */
+      const int32_t *xl = pl->x_list + x0;
+      int32_t *own = rc->sample_list;
+      sn = 0;
+      for (int64_t e = 0; e < pl->x_nfire[b]; ++e)
+        if (active[xl[e]]) {
+          count[sn] = count_packed(pl, x0 + e, e_b, b, i, xl[e]);
+          own[sn++] = xl[e];
+        }
+      slist = own;
+    } else if (slist != NULL) {
+      for (int64_t e = 0; e < sn; ++e)
+        count[e] = count_at(pl, b, i, slist[e]);
+    } else {
       row_counts(pl, b, i, NULL, count);
+    }
     size_t total = 0;
-    for (int64_t e = 0; e < n_list; ++e)
+    for (int64_t e = 0; e < sn; ++e)
       total += (size_t)(count[e] < 0 ? -count[e] : count[e]);
     if (total == 0)
       continue;
     if (!noisy) {
-      apply_counts_dispatch(rc, i, list, n_list, count, NULL);
+      apply_counts_dispatch(rc, i, slist, sn, count, NULL);
       continue;
     }
     aihw_rng_stream st =
@@ -490,22 +580,23 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
                              rc->tile->rng_noise_round);
     if (total <= rc->xi_capacity) {
       aihw_rng_fill_normal(&st, (uint32_t)i, 0, rc->xi, total);
-      apply_counts_dispatch(rc, i, list, n_list, count, rc->xi);
+      apply_counts_dispatch(rc, i, slist, sn, count, rc->xi);
       continue;
     }
     /* More steps than the scratch holds: apply the list in pieces whose steps fit, keeping
      * each piece's normals at their element numbers of the whole row. */
-    if (list == NULL) { /* pieces need explicit columns */
-      list = rc->list;
+    if (slist == NULL) { /* pieces need explicit columns */
+      int32_t *all = rc->list;
       for (int64_t j = 0; j < cols; ++j)
-        list[j] = (int32_t)j;
+        all[j] = (int32_t)j;
+      slist = all;
     }
     size_t first = 0;
     int64_t e0 = 0;
-    while (e0 < n_list) {
+    while (e0 < sn) {
       size_t len = 0;
       int64_t e1 = e0;
-      while (e1 < n_list) {
+      while (e1 < sn) {
         size_t n = (size_t)(count[e1] < 0 ? -count[e1] : count[e1]);
         if (len + n + 4 > rc->xi_capacity && e1 > e0)
           break;
@@ -515,7 +606,7 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
       /* normals first .. first+len-1, drawn from the aligned start below first */
       const size_t aligned = first / 4 * 4, lead = first - aligned;
       aihw_rng_fill_normal(&st, (uint32_t)i, aligned, rc->xi, lead + len);
-      apply_counts_dispatch(rc, i, list + e0, e1 - e0, count + e0, rc->xi + lead);
+      apply_counts_dispatch(rc, i, slist + e0, e1 - e0, count + e0, rc->xi + lead);
       first += len;
       e0 = e1;
     }
@@ -532,58 +623,56 @@ static void row_single_steps(row_context *rc, int64_t i, const unsigned char *ac
  * < 5e-19. So if w + max M + a < max_bound and w + min M - a > min_bound, no step can be
  * clipped except on an event of probability < 5e-19, and the sum of the steps has
  * exactly the law of U su + su sigma sqrt(U) xi1 - D sd - sd sigma sqrt(D) xi2. */
+
 #define AIHW_AGGREGATE_SIGMAS 9.0f
 
-static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
-                              unsigned char *single, float *path) {
+/* w_j += the aggregated step of every device with flag[j] == 2 (vectorised: restrict). */
+static void aggregate_row(int64_t cols, float sigma, const int *restrict net,
+                          const int *restrict total, const unsigned char *restrict flag,
+                          const float *restrict su, const float *restrict sd,
+                          const float *restrict xi, float *restrict w) {
+  if (sigma > 0.0f) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
+      float dw = (float)ups * su[j] - (float)downs * sd[j];
+      dw += su[j] * sigma * sqrtf((float)ups) * xi[2 * j] -
+            sd[j] * sigma * sqrtf((float)downs) * xi[2 * j + 1];
+      w[j] = flag[j] == 2 ? w[j] + dw : w[j];
+    }
+  } else {
+    for (int64_t j = 0; j < cols; ++j) {
+      const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
+      const float dw = (float)ups * su[j] - (float)downs * sd[j];
+      w[j] = flag[j] == 2 ? w[j] + dw : w[j];
+    }
+  }
+}
+
+/* The end of row_constant_step when most columns moved: the same decisions and sums as
+ * its list form, in branch-free loops over the whole row (single[j]: 2 = aggregated, then
+ * 1 = single steps), the normals from one fill. Leaves the scratch zero. */
+static void finish_row_whole(row_context *rc, int64_t i, int *net, int *total,
+                             unsigned char *single, float *path) {
   const update_plan *pl = rc->pl;
   const aihw_device_state *s = rc->tile->devices;
   const int64_t cols = pl->cols;
-  float *pos = path, *hi = path + cols, *lo = path + 2 * cols;
+  const float *hi = path + cols, *lo = path + 2 * cols;
   const float *su = s->scale_up + i * cols, *sd = s->scale_down + i * cols;
-  memset(net, 0, (size_t)cols * sizeof(int));
-  memset(total, 0, (size_t)cols * sizeof(int));
-  memset(path, 0, (size_t)(3 * cols) * sizeof(float));
-  int *count = rc->count;
-  for (int64_t b = 0; b < pl->batch; ++b) {
-    if (pl->samples[b].bl == 0 || pl->d_sign[b * pl->rows + i] == 0)
-      continue;
-    row_counts(pl, b, i, NULL, count);
-    for (int64_t j = 0; j < cols; ++j) {
-      const int c = count[j];
-      net[j] += c;
-      total[j] += c < 0 ? -c : c;
-    }
-    /* mean path (separate loop so that both vectorise) */
-    for (int64_t j = 0; j < cols; ++j) {
-      const float c = (float)count[j];
-      const float scale = c > 0.0f ? sd[j] : su[j];
-      const float p = pos[j] - c * scale;
-      pos[j] = p;
-      hi[j] = p > hi[j] ? p : hi[j];
-      lo[j] = p < lo[j] ? p : lo[j];
-    }
-  }
+  const float *max_b = s->max_bound + i * cols, *min_b = s->min_bound + i * cols;
+  float *w = rc->w + i * cols;
   const float sigma = rc->rule.dw_min_std;
   int any_single = 0, any_aggregate = 0;
   for (int64_t j = 0; j < cols; ++j) {
-    const int64_t k = i * cols + j;
-    single[j] = 0;
-    if (total[j] == 0)
-      continue;
     const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
     const float var = sigma * sigma * ((float)ups * su[j] * su[j] + (float)downs * sd[j] * sd[j]);
     const float reach = AIHW_AGGREGATE_SIGMAS * sqrtf(var);
-    const float w = rc->w[k];
-    /* 1e-6 relative margin for the float rounding of the sums */
-    const float margin = 1e-6f * (fabsf(w) + fabsf(hi[j]) + fabsf(lo[j]) + reach);
-    if (w + hi[j] + reach + margin < s->max_bound[k] &&
-        w + lo[j] - reach - margin > s->min_bound[k]) {
-      any_aggregate = 1;
-    } else {
-      single[j] = 1;
-      any_single = 1;
-    }
+    const float margin = 1e-6f * (fabsf(w[j]) + fabsf(hi[j]) + fabsf(lo[j]) + reach);
+    const int ok = (w[j] + hi[j] + reach + margin < max_b[j]) &
+                   (w[j] + lo[j] - reach - margin > min_b[j]);
+    const int moved = total[j] != 0;
+    single[j] = (unsigned char)(moved ? 1 + ok : 0);
+    any_single |= moved & (ok ^ 1);
+    any_aggregate |= moved & ok;
   }
   if (any_aggregate) {
     float *xi = rc->xi;
@@ -593,15 +682,142 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
                                                 rc->tile->rng_noise_round + 1);
       aihw_rng_fill_normal(&st, (uint32_t)i, 0, xi, (size_t)(2 * cols));
     }
-    for (int64_t j = 0; j < cols; ++j) {
-      if (single[j] || total[j] == 0)
+    aggregate_row(cols, sigma, net, total, single, su, sd, xi, w);
+    if (rc->pulse_counts) {
+      int64_t *pc = rc->pulse_counts + 2 * i * cols;
+      for (int64_t j = 0; j < cols; ++j)
+        if (single[j] == 2) {
+          pc[2 * j] += (total[j] - net[j]) / 2;
+          pc[2 * j + 1] += (total[j] + net[j]) / 2;
+        }
+    }
+  }
+  if (any_single) {
+    for (int64_t j = 0; j < cols; ++j)
+      single[j] = single[j] == 1;
+    row_single_steps(rc, i, single);
+  }
+  memset(net, 0, (size_t)cols * sizeof(int));
+  memset(total, 0, (size_t)cols * sizeof(int));
+  memset(path, 0, (size_t)(3 * cols) * sizeof(float));
+  memset(single, 0, (size_t)cols);
+}
+
+static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
+                              unsigned char *single, float *path, int32_t *touched) {
+  const update_plan *pl = rc->pl;
+  const aihw_device_state *s = rc->tile->devices;
+  const int64_t cols = pl->cols;
+  float *pos = path, *hi = path + cols, *lo = path + 2 * cols;
+  const float *su = s->scale_up + i * cols, *sd = s->scale_down + i * cols;
+  /* net, total, path and single are zero on entry and left zero (per-thread scratch). */
+  const int32_t *fire = pl->row_samples + pl->row_start[i];
+  const int64_t n_fire = pl->row_start[i + 1] - 1 - pl->row_start[i];
+  if (n_fire == 0)
+    return;
+  int64_t work = 0;
+  for (int64_t e_b = 0; e_b < n_fire; ++e_b)
+    work += pl->x_nfire[fire[e_b]];
+  /* Gather: per column the net and total counts and the mean path's extremes, over the
+   * samples in order. A sample with count 0 leaves pos, hi and lo unchanged, so visiting
+   * only the coincidences (sparse) gives the same floats as visiting every column. */
+  const int sparse = aihw_update_sparse_mode != 0 ? aihw_update_sparse_mode == 2
+                                                  : work * 4 < n_fire * cols;
+  int64_t n_touched = 0;
+  int *count = rc->count;
+  if (!sparse) {
+    for (int64_t e_b = 0; e_b < n_fire; ++e_b) {
+      row_counts(pl, fire[e_b], i, NULL, count);
+      for (int64_t j = 0; j < cols; ++j) {
+        const int c = count[j];
+        net[j] += c;
+        total[j] += c < 0 ? -c : c;
+      }
+      /* mean path (separate loop so that both vectorise) */
+      for (int64_t j = 0; j < cols; ++j)
+        aihw_mean_path_step(count[j], su[j], sd[j], &pos[j], &hi[j], &lo[j]);
+    }
+    for (int64_t j = 0; j < cols; ++j)
+      if (total[j] != 0)
+        touched[n_touched++] = (int32_t)j;
+  } else {
+    for (int64_t e_b = 0; e_b < n_fire; ++e_b) {
+      const int64_t b = fire[e_b];
+      const int64_t x0 = pl->x_start[b];
+      const int32_t *xl = pl->x_list + x0;
+      const int64_t nx = pl->x_nfire[b];
+      for (int64_t e = 0; e < nx; ++e) {
+        const int64_t j = xl[e];
+        const int ci = count_packed(pl, x0 + e, pl->row_start[i] + e_b, b, i, j);
+        if (ci == 0)
+          continue;
+        if (total[j] == 0)
+          touched[n_touched++] = (int32_t)j;
+        net[j] += ci;
+        total[j] += ci < 0 ? -ci : ci;
+        aihw_mean_path_step(ci, su[j], sd[j], &pos[j], &hi[j], &lo[j]);
+      }
+    }
+  }
+  const int whole_row = aihw_update_sparse_mode != 0 ? aihw_update_sparse_mode == 1
+                                                     : n_touched * 4 >= cols;
+  if (whole_row) {
+    finish_row_whole(rc, i, net, total, single, path);
+    return;
+  }
+  const float sigma = rc->rule.dw_min_std;
+  int any_single = 0;
+  int64_t n_aggregate = 0;
+  for (int64_t t = 0; t < n_touched; ++t) {
+    const int64_t j = touched[t];
+    const int64_t k = i * cols + j;
+    const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
+    const float var = sigma * sigma * ((float)ups * su[j] * su[j] + (float)downs * sd[j] * sd[j]);
+    const float reach = AIHW_AGGREGATE_SIGMAS * sqrtf(var);
+    const float w = rc->w[k];
+    /* 1e-6 relative margin for the float rounding of the sums */
+    const float margin = 1e-6f * (fabsf(w) + fabsf(hi[j]) + fabsf(lo[j]) + reach);
+    if (w + hi[j] + reach + margin < s->max_bound[k] &&
+        w + lo[j] - reach - margin > s->min_bound[k]) {
+      ++n_aggregate;
+    } else {
+      single[j] = 1;
+      any_single = 1;
+    }
+  }
+  if (n_aggregate > 0) {
+    /* Normals 2j and 2j+1 of stream (op, STEP_NOISE, round + 1, row i): filled for the
+     * whole row when many columns need them, else block by block (the same values). */
+    aihw_rng_stream st = aihw_rng_stream_make(rc->tile->config.seed, rc->tile->config.tile_id,
+                                              rc->op, AIHW_RNG_STEP_NOISE,
+                                              rc->tile->rng_noise_round + 1);
+    const int bulk = sigma > 0.0f && (aihw_update_sparse_mode != 0
+                                          ? aihw_update_sparse_mode == 1
+                                          : n_aggregate * 8 >= cols);
+    uint32_t *blocks = (uint32_t *)(void *)rc->list; /* free until row_single_steps */
+    if (bulk) {
+      aihw_rng_fill_normal(&st, (uint32_t)i, 0, rc->xi, (size_t)(2 * cols));
+    } else if (sigma > 0.0f) {
+      int64_t n_blocks = 0;
+      for (int64_t t = 0; t < n_touched; ++t)
+        if (!single[touched[t]])
+          blocks[n_blocks++] = (uint32_t)(touched[t] >> 1);
+      aihw_rng_normal_blocks(&st, (uint32_t)i, blocks, (size_t)n_blocks, rc->xi);
+    }
+    int64_t q = 0; /* aggregated devices so far: their block's normals at xi[4 q] */
+    for (int64_t t = 0; t < n_touched; ++t) {
+      const int64_t j = touched[t];
+      if (single[j])
         continue;
       const int64_t k = i * cols + j;
       const int downs = (total[j] + net[j]) / 2, ups = (total[j] - net[j]) / 2;
       float dw = (float)ups * su[j] - (float)downs * sd[j];
-      if (sigma > 0.0f)
-        dw += su[j] * sigma * sqrtf((float)ups) * xi[2 * j] -
-              sd[j] * sigma * sqrtf((float)downs) * xi[2 * j + 1];
+      if (sigma > 0.0f) {
+        const float *xi = bulk ? rc->xi + 2 * j : rc->xi + 4 * q + 2 * (j & 1);
+        dw += su[j] * sigma * sqrtf((float)ups) * xi[0] -
+              sd[j] * sigma * sqrtf((float)downs) * xi[1];
+      }
+      ++q;
       rc->w[k] += dw;
       if (rc->pulse_counts) {
         rc->pulse_counts[2 * k] += ups;
@@ -611,6 +827,13 @@ static void row_constant_step(row_context *rc, int64_t i, int *net, int *total,
   }
   if (any_single)
     row_single_steps(rc, i, single);
+  /* Leave the scratch zero for the next row. */
+  for (int64_t t = 0; t < n_touched; ++t) {
+    const int64_t j = touched[t];
+    net[j] = total[j] = 0;
+    pos[j] = hi[j] = lo[j] = 0.0f;
+    single[j] = 0;
+  }
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -651,17 +874,27 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   const size_t sz_xcnt = dense ? (size_t)(batch * cols) * sizeof(float) : 0;
   const size_t sz_dcnt = dense ? (size_t)(batch * rows) * sizeof(float) : 0;
   const size_t sz_sign = (size_t)(batch * (rows + cols));
+  const size_t sz_xlist = (size_t)(batch * cols) * sizeof(int32_t);
+  const size_t sz_xnfire = (size_t)batch * sizeof(int32_t);
+  const size_t sz_rstart = (size_t)(rows + 1) * sizeof(int32_t);
+  const size_t n_rentries = (size_t)(batch * rows + rows); /* with the spare slots */
+  const size_t sz_rsamples = n_rentries * sizeof(int32_t);
+  const size_t sz_xstart = (size_t)batch * sizeof(int32_t);
+  const size_t sz_xcbits = sz_xbits, sz_xcsign = (size_t)(batch * cols);
+  const size_t sz_drbits = n_rentries * (size_t)words * sizeof(uint32_t);
+  const size_t sz_drsign = n_rentries;
   const size_t xi_capacity = (size_t)(8 * big + bl_max + 64); /* >= one device's steps */
   const size_t sz_thread = (size_t)(2 * big) * sizeof(float) /* prob + uniforms */ +
-                           xi_capacity * sizeof(float) + (size_t)(5 * big) * sizeof(int) +
+                           xi_capacity * sizeof(float) + (size_t)(6 * big) * sizeof(int) +
                            (size_t)(3 * big) * sizeof(float) /* mean paths */ +
                            (size_t)big + 256;
   const size_t sz_touched = s->persistent != NULL ? (size_t)(rows * cols) : 0;
   /* every carve below rounds up to 64 bytes (8 carves), and so does each thread's slice
-   * (the stride): budget both, whatever the number of threads */
+   * (the stride): budget both, whatever the number of threads (17 carves) */
   const size_t thread_stride = (sz_thread + 63) / 64 * 64;
-  bytes = sz_plan + sz_xbits + sz_dbits + sz_xcnt + sz_dcnt + sz_sign + sz_touched +
-          (size_t)n_threads * thread_stride + 8 * 64;
+  bytes = sz_plan + sz_xbits + sz_dbits + sz_xcnt + sz_dcnt + sz_sign + sz_xlist +
+          sz_xnfire + sz_rstart + sz_rsamples + sz_xstart + sz_xcbits + sz_xcsign +
+          sz_drbits + sz_drsign + sz_touched + (size_t)n_threads * thread_stride + 17 * 64;
   char *base = aihw_workspace_get(&tile->workspace, bytes);
   if (base == NULL)
     return aihw_last_status();
@@ -692,6 +925,15 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
   AIHW_CARVE(pl.d_count, float *, sz_dcnt);
   AIHW_CARVE(pl.x_sign, signed char *, (size_t)(batch * cols));
   AIHW_CARVE(pl.d_sign, signed char *, (size_t)(batch * rows));
+  AIHW_CARVE(pl.x_list, int32_t *, sz_xlist);
+  AIHW_CARVE(pl.x_nfire, int32_t *, sz_xnfire);
+  AIHW_CARVE(pl.row_start, int32_t *, sz_rstart);
+  AIHW_CARVE(pl.row_samples, int32_t *, sz_rsamples);
+  AIHW_CARVE(pl.x_start, int32_t *, sz_xstart);
+  AIHW_CARVE(pl.x_cbits, uint32_t *, sz_xcbits);
+  AIHW_CARVE(pl.x_csign, signed char *, sz_xcsign);
+  AIHW_CARVE(pl.d_rbits, uint32_t *, sz_drbits);
+  AIHW_CARVE(pl.d_rsign, signed char *, sz_drsign);
   unsigned char *touched = NULL;
   if (sz_touched) {
     AIHW_CARVE(touched, unsigned char *, sz_touched);
@@ -719,6 +961,7 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
     if (sp.bl == 0) {
       memset(pl.x_sign + b * cols, 0, (size_t)cols);
       memset(pl.d_sign + b * rows, 0, (size_t)rows);
+      pl.x_nfire[b] = 0;
       continue;
     }
     const uint64_t op = op0 + (uint64_t)b;
@@ -733,9 +976,102 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
       make_dense(up, db, rows, rows, sp.a_scale, sp.bl, up->d_res_implicit,
                  pl.d_count + b * rows, pl.d_sign + b * rows);
     }
+    const signed char *xs = pl.x_sign + b * cols;
+    int32_t *xl = pl.x_list + b * cols;
+    int32_t n_fire = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      xl[n_fire] = (int32_t)j;
+      n_fire += xs[j] != 0;
+    }
+    pl.x_nfire[b] = n_fire;
   }
 
-  /* 2./3. Device steps, rows in parallel. */
+  /* Pack the samples' firing columns (in place: entry pos never passes b cols + e), with
+   * copies of their trains and signs. */
+  {
+    int32_t pos = 0;
+    for (int64_t b = 0; b < batch; ++b) {
+      const int32_t *from = pl.x_list + b * cols;
+      pl.x_start[b] = pos;
+      for (int32_t e = 0; e < pl.x_nfire[b]; ++e, ++pos) {
+        const int64_t j = from[e];
+        pl.x_list[pos] = (int32_t)j;
+        pl.x_csign[pos] = pl.x_sign[b * cols + j];
+        if (!dense)
+          for (int w = 0; w < words; ++w)
+            pl.x_cbits[(int64_t)pos * words + w] = pl.x_bits[(b * cols + j) * words + w];
+      }
+    }
+  }
+
+  /* Per row, its firing samples in order (CSR), with copies of their d trains and signs. */
+  memset(pl.row_start, 0, sz_rstart);
+  for (int64_t b = 0; b < batch; ++b) {
+    if (pl.samples[b].bl == 0)
+      continue;
+    const signed char *ds = pl.d_sign + b * rows;
+    for (int64_t i = 0; i < rows; ++i)
+      pl.row_start[i + 1] += ds[i] != 0;
+  }
+  for (int64_t i = 0; i < rows; ++i)
+    pl.row_start[i + 1] += pl.row_start[i] + 1; /* + the spare slot */
+  {
+    /* A blocked transpose: chunks of 64 rows (threads over chunks), samples in blocks of
+     * 16, so that both the 16 d_sign / d_bits lines read and the rows' output lines stay
+     * in cache. Branch-free: every sample writes at its row's cursor, which advances only
+     * when d_i fires (a full row writes into its spare slot). */
+    /* (local copies of the plan's pointers: stores through them could alias the struct) */
+    const sample_plan *restrict samples = pl.samples;
+    const signed char *restrict d_sign = pl.d_sign;
+    const uint32_t *restrict d_bits = pl.d_bits;
+    const int32_t *restrict row_start = pl.row_start;
+    int32_t *restrict row_samples = pl.row_samples;
+    signed char *restrict d_rsign = pl.d_rsign;
+    uint32_t *restrict d_rbits = pl.d_rbits;
+#pragma omp parallel for schedule(static) if (threaded)
+    for (int64_t c0 = 0; c0 < rows; c0 += 64) {
+      const int64_t c1 = c0 + 64 < rows ? c0 + 64 : rows;
+      int32_t cursor[64];
+      for (int64_t i = c0; i < c1; ++i)
+        cursor[i - c0] = row_start[i];
+      for (int64_t b0 = 0; b0 < batch; b0 += 16) {
+        const int64_t b1 = b0 + 16 < batch ? b0 + 16 : batch;
+        for (int64_t i = c0; i < c1; ++i) {
+          int32_t e = cursor[i - c0];
+          if (!dense && words == 1) {
+            for (int64_t b = b0; b < b1; ++b) {
+              const signed char ds = samples[b].bl != 0 ? d_sign[b * rows + i] : 0;
+              row_samples[e] = (int32_t)b;
+              d_rsign[e] = ds;
+              d_rbits[e] = d_bits[b * rows + i];
+              e += ds != 0;
+            }
+          } else {
+            for (int64_t b = b0; b < b1; ++b) {
+              const signed char ds = samples[b].bl != 0 ? d_sign[b * rows + i] : 0;
+              row_samples[e] = (int32_t)b;
+              d_rsign[e] = ds;
+              if (!dense)
+                for (int w = 0; w < words; ++w)
+                  d_rbits[(int64_t)e * words + w] = d_bits[(b * rows + i) * words + w];
+              e += ds != 0;
+            }
+          }
+          cursor[i - c0] = e;
+        }
+      }
+    }
+  }
+
+  /* 2./3. Device steps, rows in parallel. The ConstantStep row sums (net, total counts,
+   * mean paths, flags) start zero and every row leaves them zero. */
+  for (int t = 0; t < n_threads; ++t) {
+    char *tb = thread_base + (size_t)t * thread_stride;
+    float *xi = (float *)(void *)(tb + (size_t)(2 * big) * sizeof(float));
+    int *ints = (int *)(void *)(xi + xi_capacity);
+    memset(ints + 2 * big, 0, (size_t)(2 * big) * sizeof(int));
+    memset(ints + 6 * big, 0, (size_t)(3 * big) * sizeof(float) + (size_t)big);
+  }
   aihw_step_rule rule = aihw_step_rule_make(&s->params);
   float *w = device_weights(tile);
   const int constant_step =
@@ -750,12 +1086,13 @@ static aihw_status pulsed_update(aihw_tile *tile, const float *x, int64_t batch,
     float *xi = (float *)(void *)(tb + (size_t)(2 * big) * sizeof(float));
     int *ints = (int *)(void *)(xi + xi_capacity);
     int32_t *list = (int32_t *)(ints + 4 * big);
-    float *path = (float *)(void *)(ints + 5 * big);
+    int32_t *touched_cols = (int32_t *)(ints + 5 * big);
+    float *path = (float *)(void *)(ints + 6 * big);
     unsigned char *flags = (unsigned char *)(path + 3 * big);
-    row_context rc = {&pl, tile, rule, w, op0, ints, list, xi, xi_capacity, touched,
-                      tile->pulse_counts};
+    row_context rc = {&pl, tile, rule, w, op0, ints, list, ints + big, xi, xi_capacity,
+                      touched, tile->pulse_counts};
     if (constant_step)
-      row_constant_step(&rc, i, ints + 2 * big, ints + 3 * big, flags, path);
+      row_constant_step(&rc, i, ints + 2 * big, ints + 3 * big, flags, path, touched_cols);
     else
       row_single_steps(&rc, i, NULL);
   }
@@ -794,11 +1131,11 @@ AIHW_API aihw_status aihw_tile_update(aihw_tile *tile, const float *x, int64_t b
                       (double)lr);
   if (tile->cuda != NULL) /* backend dispatch (src/backend/tile_cuda.c); x, d may be device */
     return aihw_tile_cuda_update(tile, x, batch, in_size, d, out_size, lr);
-  int64_t k = first_non_finite_f(x, batch * in_size);
+  int64_t k = aihw_first_non_finite(x, batch * in_size);
   if (k >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: x[%lld][%lld] is %g; inputs must be finite",
                       fn, (long long)(k / in_size), (long long)(k % in_size), (double)x[k]);
-  k = first_non_finite_f(d, batch * out_size);
+  k = aihw_first_non_finite(d, batch * out_size);
   if (k >= 0)
     return aihw_error(AIHW_ERR_NOT_FINITE, "%s: d[%lld][%lld] is %g; gradients must be finite",
                       fn, (long long)(k / out_size), (long long)(k % out_size), (double)d[k]);

@@ -229,6 +229,51 @@ static void test_state_round_trip(void) {
   aihw_tile_destroy(b);
 }
 
-TEST_MAIN(TEST(test_update_directions), TEST(test_refresh_saturated_pair),
+/* Stochastic pulse trains (default UpdateParameters: BL 31, UM, UBLM), noise-free
+ * ConstantStep far from its bounds: g+ gains exactly the single-device tile's up steps and
+ * g- its down steps (same seed, same trains), so W = g+ - g- equals the single-device
+ * weights exactly, and neither device ever steps down. Small gradients (few firing
+ * columns: the sparse count paths of update.c) and large ones (the whole-row paths). */
+static void test_matches_single_device(void) {
+  aihw_device_params d = exact_device();
+  d.w_max = 5.0f;
+  d.w_min = -5.0f;
+  aihw_tile_config cs = aihw_tile_config_default(AIHW_TILE_ANALOG);
+  cs.device = d;
+  cs.seed = 31;
+  aihw_tile_config co = cs;
+  co.compound = aihw_compound_params_default(AIHW_COMPOUND_ONE_SIDED, &d, 2);
+  enum { R = 32, C = 64, B = 8 };
+  aihw_tile *single = make(&cs, R, C), *os = make(&co, R, C);
+  static float x[B * C], dd[B * R], ws[R * C], wo[R * C], gp[R * C], gm[R * C];
+  static float gp0[R * C], gm0[R * C];
+  for (int r = 0; r < 8; ++r) {
+    const float scale = r % 2 == 0 ? 0.02f : 1.0f;
+    for (int e = 0; e < B * C; ++e)
+      x[e] = 0.013f * (float)((e * 37 + r * 11) % 150) - 1.0f;
+    for (int e = 0; e < B * R; ++e)
+      dd[e] = scale * (0.01f * (float)((e * 53 + r * 7) % 100) - 0.5f);
+    sub_weights(os, 1, gp0);
+    sub_weights(os, 0, gm0);
+    CHECK_OK(aihw_tile_update(single, x, B, C, dd, R, 0.1f));
+    CHECK_OK(aihw_tile_update(os, x, B, C, dd, R, 0.1f));
+    sub_weights(os, 1, gp);
+    sub_weights(os, 0, gm);
+    for (int e = 0; e < R * C; ++e)
+      CHECK(gp[e] >= gp0[e] && gm[e] >= gm0[e]);
+  }
+  CHECK_OK(aihw_tile_get_weights(single, ws, R, C));
+  CHECK_OK(aihw_tile_get_weights(os, wo, R, C));
+  int moved = 0;
+  for (int e = 0; e < R * C; ++e) {
+    CHECK_NEAR(wo[e], ws[e], 1e-5);
+    moved += ws[e] != 0.0f;
+  }
+  CHECK(moved > R * C / 2);
+  aihw_tile_destroy(single);
+  aihw_tile_destroy(os);
+}
+
+TEST_MAIN(TEST(test_update_directions), TEST(test_matches_single_device), TEST(test_refresh_saturated_pair),
           TEST(test_refresh_schedule), TEST(test_params_json), TEST(test_copy_inverted),
           TEST(test_state_round_trip))

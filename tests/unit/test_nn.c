@@ -610,8 +610,9 @@ static void bad_shapes_nulls_and_states_are_errors(void) {
   CHECK_STATUS(aihw_linear_create(&config, NULL, 0, 4, 1, &m), AIHW_ERR_INVALID_ARGUMENT);
   CHECK_STATUS(aihw_linear_create(&config, NULL, 4, 4, 2, &m), AIHW_ERR_INVALID_ARGUMENT);
   aihw_mapping_params mp = aihw_mapping_params_default();
-  mp.learn_out_scaling = 1;
-  CHECK_STATUS(aihw_linear_create(&config, &mp, 4, 4, 1, &m), AIHW_ERR_UNSUPPORTED);
+  mp.learn_out_scaling = 2;
+  CHECK_STATUS(aihw_linear_create(&config, &mp, 4, 4, 1, &m), AIHW_ERR_INVALID_ARGUMENT);
+  CHECK_ERROR_MENTIONS("learn_out_scaling");
   config.kind = (aihw_tile_kind)7;
   CHECK_STATUS(aihw_linear_create(&config, NULL, 4, 4, 1, &m), AIHW_ERR_INVALID_ARGUMENT);
   CHECK(m == NULL);

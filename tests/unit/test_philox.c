@@ -285,6 +285,34 @@ static int count_equal(const aihw_rng_stream *a, uint32_t row_a, const aihw_rng_
 /* Every coordinate of the key and counter selects its own stream: changing any one of them
  * leaves (almost) no element equal. Two independent normals agree bitwise with probability
  * well below 1e-4, so more than 2 equal of 256 means a coordinate is ignored. */
+/* Normals by block list (the pulsed update's scattered devices): every length from 0 to
+ * 70 blocks (whole chunks of 16 and every tail), repeated, descending and wrapping block
+ * numbers, against the scalar block and the portable path. */
+static void block_list_normals_equal_scalar_blocks(void) {
+  const aihw_rng_stream s = aihw_rng_stream_make(11, 3, 99, 5, 1);
+  static uint32_t blocks[70];
+  static float got[4 * 70], portable[4 * 70];
+  uint32_t st = 5;
+  for (int n = 0; n <= 70; ++n) {
+    for (int q = 0; q < n; ++q) {
+      st = st * 1664525u + 1013904223u;
+      blocks[q] = q % 7 == 3 ? blocks[q > 0 ? q - 1 : 0]       /* repeat */
+                  : q % 5 == 1 ? 0xffffffffu - (uint32_t)q     /* near the wrap */
+                               : st >> (q % 3 == 0 ? 20 : 4); /* small and large */
+    }
+    aihw_rng_normal_blocks(&s, 17, blocks, (size_t)n, got);
+    aihw_rng_normal_blocks_portable(&s, 17, blocks, (size_t)n, portable);
+    int bad = 0;
+    for (int q = 0; q < n; ++q) {
+      float want[4];
+      aihw_rng_normal4(&s, 17, blocks[q], want);
+      bad += memcmp(want, got + 4 * q, sizeof want) != 0;
+      bad += memcmp(want, portable + 4 * q, sizeof want) != 0;
+    }
+    CHECK(bad == 0);
+  }
+}
+
 static void every_stream_coordinate_changes_the_stream(void) {
   const uint32_t seed = 42u, tile = 7u, purpose = AIHW_RNG_OUTPUT_NOISE, round = 0u;
   const uint64_t op = 1000u;
@@ -323,4 +351,5 @@ TEST_MAIN(TEST(philox_matches_random123_known_answers),
           TEST(fills_wrap_block_numbers_like_scalar_form),
           TEST(fill_split_at_multiple_of_four_equals_one_call),
           TEST(fast_and_portable_fills_are_identical),
+          TEST(block_list_normals_equal_scalar_blocks),
           TEST(every_stream_coordinate_changes_the_stream))

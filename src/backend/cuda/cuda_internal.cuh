@@ -86,6 +86,12 @@ struct aihw_cuda_tile {
   aihw_dbuf work, update_work;
   aihw_round_info *info; /* pinned */
   int host_stale;        /* device weights newer than the host copy */
+  /* Inference tiles (cuda_inference.cu): reference, programmed weights [rows][cols] and
+   * drift exponents [nu_slices][rows][cols], or NULL; AIHW_CUDA_* flags; the readout's
+   * one-hot inputs and outputs; the scan counters. */
+  float *ref = nullptr, *prog = nullptr, *nu = nullptr;
+  int nu_slices = 0, inf_flags = 0;
+  aihw_dbuf inf_work, inf_scan;
   std::vector<int> host_idx, host_done;
 };
 
@@ -97,6 +103,13 @@ static inline aihw_status aihw_read_info(aihw_cuda_tile *ct, const aihw_round_in
   CU_TRY(cudaStreamSynchronize(ct->stream), "kernels");
   return AIHW_OK;
 }
+
+/* aihw_cuda_tile_mv (forward) for x = the identity of size cols (batch = x_cols = cols,
+ * device memory): sample j is one-hot at column j, so the product is W's columns times the
+ * prepared inputs, without a GEMM (when there is no input noise); the same results. For
+ * the drift-compensation readout (cuda_inference.cu). */
+aihw_status aihw_cuda_tile_mv_onehot(aihw_cuda_tile *ct, aihw_periphery *p,
+                                     const aihw_mv_call *call);
 
 /* Allocates *dst on the current device and copies n floats of host src there (src NULL:
  * *dst = NULL). */

@@ -6,7 +6,9 @@
  * 2. trains_kernel: per sample and vector element, the quantised probability and the
  *    bit-packed pulse train (one bit per time slot), from the CPU's Philox coordinates
  *    (op = counter + b; PROBABILITY_ROUND round = purpose; PULSE_X / PULSE_D row = slot).
- * 3. aggregate_kernel: per device (one thread per column, 8 rows per thread so that each
+ * 3. count_kernel + uncertain_kernel ("Two-pass aggregation" below; aggregate_kernel
+ *    where 32-bit device indices do not suffice) or aggregate_kernel:
+ *    per device (one thread per column, 8 rows per thread so that each
  *    x train is read once per 8 devices), the coincidence counts of every sample, the
  *    mean path and the aggregation test of row_constant_step; where the bounds are out of
  *    reach the batch is applied at once with the normals (op, STEP_NOISE, round 1, row i,
@@ -196,6 +198,41 @@ __device__ inline int coincidences(const upd_args &a, const upd_bufs &u, int b, 
   return n * (int)u.x_sign[(int64_t)b * a.cols + j] * (int)u.d_sign[(int64_t)b * a.rows + i];
 }
 
+/* update.c row_constant_step's test and aggregated step for device (i, j), from the
+ * sample loop's counts and path extremes: the batch at once where the bounds are out of
+ * reach (normals: op, STEP_NOISE, round 1, row i, elements 2j and 2j + 1), else the device
+ * is flagged for single steps. */
+__device__ __forceinline__ void finish_device(const upd_args &a, const upd_bufs &u, int i, int j,
+                                              int net, int total, float hi, float lo, float su,
+                                              float sd) {
+  const int64_t k = (int64_t)i * a.cols + j;
+  unsigned char single = 0;
+  if (total != 0) {
+    const float sigma = a.rule.dw_min_std;
+    const int downs = (total + net) / 2, ups = (total - net) / 2;
+    const float var = sigma * sigma * ((float)ups * su * su + (float)downs * sd * sd);
+    const float reach = 9.0f * sqrtf(var); /* update.c AIHW_AGGREGATE_SIGMAS */
+    const float w = u.w[k];
+    const float margin = 1e-6f * (fabsf(w) + fabsf(hi) + fabsf(lo) + reach);
+    if (w + hi + reach + margin < u.max_bound[k] && w + lo - reach - margin > u.min_bound[k]) {
+      float dw = (float)ups * su - (float)downs * sd;
+      if (sigma > 0.0f) {
+        aihw_rng_stream s = aihw_rng_stream_make(a.seed, a.tile_id, a.op0, AIHW_RNG_STEP_NOISE,
+                                                 1u);
+        float xi[4];
+        aihw_rng_normal4(&s, (uint32_t)i, (uint32_t)(j / 2), xi); /* elements 2j, 2j+1 */
+        const int l = (2 * j) & 3;
+        dw += su * sigma * sqrtf((float)ups) * xi[l] - sd * sigma * sqrtf((float)downs) * xi[l + 1];
+      }
+      u.w[k] = w + dw;
+    } else {
+      single = 1;
+      u.row_single[i] = 1; /* benign race: every writer stores 1 */
+    }
+  }
+  u.single[k] = single;
+}
+
 /* update.c row_constant_step for the devices (i0 .. i0+7, j). */
 __global__ void aggregate_kernel(upd_args a, upd_bufs u) {
   const int j = blockIdx.x * blockDim.x + threadIdx.x;
@@ -270,48 +307,227 @@ __global__ void aggregate_kernel(upd_args a, upd_bufs u) {
         continue;
       net[r] += c;
       total[r] += c < 0 ? -c : c;
-      const float cf = (float)c;
-      const float scale = cf > 0.0f ? sd[r] : su[r];
-      const float p = pos[r] - cf * scale;
-      pos[r] = p;
-      hi[r] = p > hi[r] ? p : hi[r];
-      lo[r] = p < lo[r] ? p : lo[r];
+      aihw_mean_path_step(c, su[r], sd[r], &pos[r], &hi[r], &lo[r]);
     }
   }
+#pragma unroll
+  for (int r = 0; r < kRowsPerThread; ++r)
+    if (i0 + r < a.rows)
+      finish_device(a, u, i0 + r, j, net[r], total[r], hi[r], lo[r], su[r], sd[r]);
+}
+
+/* ---- Two-pass aggregation -----------------------------------------------------------
+ * aggregate_kernel spends most of its instructions on the path extremes hi and lo (the
+ * running position, two compare-selects per coincidence), which only feed the bounds
+ * test. count_kernel takes the counts alone (net and total: an and, a popcount and two
+ * integer adds per device and sample) and settles the test from bounds on hi and lo that
+ * need no path:
+ *   0 <= hi <= ups su (1 + e) + e M,   max(0, F - e M) <= hi,
+ *   -(downs sd (1 + e) + e M) <= lo <= 0,   lo <= min(0, F + e M),
+ * with F = ups su - downs sd (the exact end point), M = ups su + downs sd and
+ * e = (batch + 4) 2^-22, which exceeds the float rounding of batch products and sums.
+ * Float addition, fabsf and the products with positive constants are monotone, so a test
+ * passed with the upper bounds (and the margin from them) is passed by the exact hi, lo
+ * (the device is aggregated, as the CPU would), and one failed with the lower bounds is
+ * failed by them (single steps). The remaining devices are listed and uncertain_kernel
+ * runs aggregate_kernel's exact sample loop for each. Decisions and results are
+ * therefore the same as aggregate_kernel's. */
+
+__device__ __forceinline__ void count_finish(const upd_args &a, const upd_bufs &u, int i, int j,
+                                             int net, int total, float su, float sd,
+                                             uint32_t *list, unsigned *list_count) {
+  const int64_t k = (int64_t)i * a.cols + j;
+  if (total == 0) {
+    u.single[k] = 0;
+    return;
+  }
+  if (!(su >= 0.0f && sd >= 0.0f)) { /* the bounds above assume non-negative step sizes */
+    list[atomicAdd(list_count, 1u)] = (uint32_t)k;
+    return;
+  }
   const float sigma = a.rule.dw_min_std;
+  const int downs = (total + net) / 2, ups = (total - net) / 2;
+  const float var = sigma * sigma * ((float)ups * su * su + (float)downs * sd * sd);
+  const float reach = 9.0f * sqrtf(var);
+  const float w = u.w[k], max_b = u.max_bound[k], min_b = u.min_bound[k];
+  const double e = (double)(a.batch + 4) * 0x1p-22;
+  const double up = (double)ups * (double)su, down = (double)downs * (double)sd;
+  const double m = up + down, f = up - down;
+  /* doubles rounded outwards to float by a relative 2^-20 */
+  const float hi_up = (float)((up * (1.0 + e) + e * m) * (1.0 + 0x1p-20));
+  const float lo_dn = (float)(-(down * (1.0 + e) + e * m) * (1.0 + 0x1p-20));
+  const double hl = f - e * m, lh = f + e * m;
+  const float hi_lo = hl > 0.0 ? (float)(hl * (1.0 - 0x1p-20)) : 0.0f;
+  const float lo_hi = lh < 0.0 ? (float)(lh * (1.0 - 0x1p-20)) : 0.0f;
+  const float margin_up = 1e-6f * (fabsf(w) + hi_up + fabsf(lo_dn) + reach);
+  if (w + hi_up + reach + margin_up < max_b && w + lo_dn - reach - margin_up > min_b) {
+    finish_device(a, u, i, j, net, total, 0.0f, 0.0f, su, sd); /* hi, lo unused: passes */
+    return;
+  }
+  const float margin_dn = 1e-6f * (fabsf(w) + hi_lo + fabsf(lo_hi) + reach);
+  if (!(w + hi_lo + reach + margin_dn < max_b) || !(w + lo_hi - reach - margin_dn > min_b)) {
+    u.single[k] = 1;
+    u.row_single[i] = 1;
+    return;
+  }
+  list[atomicAdd(list_count, 1u)] = (uint32_t)k;
+}
+
+/* The counts of devices (i0 .. i0+7, j) over the batch, then count_finish. */
+__global__ void count_kernel(upd_args a, upd_bufs u, uint32_t *list, unsigned *list_count) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  const int i0 = blockIdx.y * kRowsPerThread;
+  if (j >= a.cols)
+    return;
+  int net[kRowsPerThread], total[kRowsPerThread];
+#pragma unroll
+  for (int r = 0; r < kRowsPerThread; ++r)
+    net[r] = total[r] = 0;
+  const int vector_d = a.words == 1 && a.rows % kRowsPerThread == 0;
+  for (int b = 0; b < a.batch; ++b) {
+    /* a train without pulses has sign 0 and no bits: its coincidences are 0 either way */
+    const int xs = u.x_sign[(int64_t)b * a.cols + j];
+    if (xs == 0 || u.plans[b].bl == 0)
+      continue;
+    const uint32_t *xb = u.x_bits + ((int64_t)b * a.cols + j) * a.words;
+    if (vector_d) {
+      const uint32_t xw = xb[0];
+      const uint4 *dv = (const uint4 *)(u.d_bits + (int64_t)b * a.rows + i0);
+      const uint4 d0 = dv[0], d1 = dv[1];
+      const uint2 sg = *(const uint2 *)(u.d_sign + (int64_t)b * a.rows + i0);
+      const uint32_t dw[kRowsPerThread] = {d0.x, d0.y, d0.z, d0.w, d1.x, d1.y, d1.z, d1.w};
+#pragma unroll
+      for (int r = 0; r < kRowsPerThread; ++r) {
+        const int ds = (int)(signed char)(((r < 4 ? sg.x : sg.y) >> (8 * (r & 3))) & 0xffu);
+        const int n = __popc(xw & dw[r]); /* 0 where ds = 0 (no pulses, no bits) */
+        net[r] += n * xs * ds;
+        total[r] += n;
+      }
+    } else {
+      uint32_t xw[kMaxWords];
+#pragma unroll
+      for (int w = 0; w < kMaxWords; ++w)
+        xw[w] = w < a.words ? xb[w] : 0u;
+#pragma unroll
+      for (int r = 0; r < kRowsPerThread; ++r) {
+        const int i = i0 + r;
+        const int ds = i < a.rows ? u.d_sign[(int64_t)b * a.rows + i] : 0;
+        if (ds == 0)
+          continue;
+        const uint32_t *db = u.d_bits + ((int64_t)b * a.rows + i) * a.words;
+        int n = 0;
+#pragma unroll
+        for (int w = 0; w < kMaxWords; ++w)
+          if (w < a.words)
+            n += __popc(xw[w] & db[w]);
+        net[r] += n * xs * ds;
+        total[r] += n;
+      }
+    }
+  }
 #pragma unroll
   for (int r = 0; r < kRowsPerThread; ++r) {
     const int i = i0 + r;
     if (i >= a.rows)
       continue;
     const int64_t k = (int64_t)i * a.cols + j;
-    unsigned char single = 0;
-    if (total[r] != 0) {
-      const int downs = (total[r] + net[r]) / 2, ups = (total[r] - net[r]) / 2;
-      const float var =
-          sigma * sigma * ((float)ups * su[r] * su[r] + (float)downs * sd[r] * sd[r]);
-      const float reach = 9.0f * sqrtf(var); /* update.c AIHW_AGGREGATE_SIGMAS */
-      const float w = u.w[k];
-      const float margin = 1e-6f * (fabsf(w) + fabsf(hi[r]) + fabsf(lo[r]) + reach);
-      if (w + hi[r] + reach + margin < u.max_bound[k] &&
-          w + lo[r] - reach - margin > u.min_bound[k]) {
-        float dw = (float)ups * su[r] - (float)downs * sd[r];
-        if (sigma > 0.0f) {
-          aihw_rng_stream s = aihw_rng_stream_make(a.seed, a.tile_id, a.op0,
-                                                   AIHW_RNG_STEP_NOISE, 1u);
-          float xi[4];
-          aihw_rng_normal4(&s, (uint32_t)i, (uint32_t)(j / 2), xi); /* elements 2j, 2j+1 */
-          const int l = (2 * j) & 3;
-          dw += su[r] * sigma * sqrtf((float)ups) * xi[l] -
-                sd[r] * sigma * sqrtf((float)downs) * xi[l + 1];
-        }
-        u.w[k] = w + dw;
-      } else {
-        single = 1;
-        u.row_single[i] = 1; /* benign race: every writer stores 1 */
+    count_finish(a, u, i, j, net[r], total[r], u.scale_up[k], u.scale_down[k], list,
+                 list_count);
+  }
+}
+
+/* count_kernel for one-word trains (BL <= 32), with the counts taken branch-free: the d
+ * trains of the block's 8 rows are staged in shared memory per chunk of 64 samples, each
+ * beside a sign mask (all ones for d > 0; trains of samples without pulses staged as 0),
+ * so that per device and sample n = popc(x & d), total += n and same += n where the
+ * signs of x and d agree (one LOP3 with the two masks); net = 2 same - total. A train
+ * without pulses has no bits, so its coincidences are 0 whatever its sign. */
+constexpr int kCountChunk = 64;
+
+__global__ void __launch_bounds__(128) count_fast_kernel(upd_args a, upd_bufs u, uint32_t *list,
+                                                         unsigned *list_count) {
+  __shared__ uint4 d_sh[kCountChunk][2], m_sh[kCountChunk][2];
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  const int i0 = blockIdx.y * kRowsPerThread;
+  const bool live = j < a.cols;
+  int total[kRowsPerThread], same[kRowsPerThread];
+#pragma unroll
+  for (int r = 0; r < kRowsPerThread; ++r)
+    total[r] = same[r] = 0;
+  for (int b0 = 0; b0 < a.batch; b0 += kCountChunk) {
+    const int nb = a.batch - b0 < kCountChunk ? a.batch - b0 : kCountChunk;
+    __syncthreads();
+    for (int e = threadIdx.x; e < kCountChunk * kRowsPerThread; e += blockDim.x) {
+      const int bb = e / kRowsPerThread, r = e % kRowsPerThread, i = i0 + r, b = b0 + bb;
+      uint32_t dw = 0u, mask = 0u;
+      if (bb < nb && i < a.rows && u.plans[b].bl != 0) {
+        dw = u.d_bits[(int64_t)b * a.rows + i];
+        mask = u.d_sign[(int64_t)b * a.rows + i] > 0 ? 0xffffffffu : 0u;
+      }
+      ((uint32_t *)d_sh[bb])[r] = dw;
+      ((uint32_t *)m_sh[bb])[r] = mask;
+    }
+    __syncthreads();
+    if (!live)
+      continue;
+    const signed char *xs_col = u.x_sign + (int64_t)b0 * a.cols + j;
+    const uint32_t *xb_col = u.x_bits + (int64_t)b0 * a.cols + j;
+    for (int bb = 0; bb < nb; ++bb) {
+      const uint32_t xw = xb_col[(int64_t)bb * a.cols];
+      const uint32_t xm = xs_col[(int64_t)bb * a.cols] > 0 ? 0xffffffffu : 0u;
+      const uint4 d0 = d_sh[bb][0], d1 = d_sh[bb][1], m0 = m_sh[bb][0], m1 = m_sh[bb][1];
+      const uint32_t dw[kRowsPerThread] = {d0.x, d0.y, d0.z, d0.w, d1.x, d1.y, d1.z, d1.w};
+      const uint32_t dm[kRowsPerThread] = {m0.x, m0.y, m0.z, m0.w, m1.x, m1.y, m1.z, m1.w};
+#pragma unroll
+      for (int r = 0; r < kRowsPerThread; ++r) {
+        const int n = __popc(xw & dw[r]);
+        total[r] += n;
+        same[r] += (int)((uint32_t)n & ~(xm ^ dm[r]));
       }
     }
-    u.single[k] = single;
+  }
+  if (!live)
+    return;
+#pragma unroll
+  for (int r = 0; r < kRowsPerThread; ++r) {
+    const int i = i0 + r;
+    if (i >= a.rows)
+      continue;
+    const int64_t k = (int64_t)i * a.cols + j;
+    count_finish(a, u, i, j, 2 * same[r] - total[r], total[r], u.scale_up[k], u.scale_down[k],
+                 list, list_count);
+  }
+}
+
+/* aggregate_kernel's exact sample loop and test for the listed devices, one warp per
+ * device: the lanes find the coincidence counts of 32 samples at a time, then every lane
+ * runs the sequential path over them (the same float operations in the same order). */
+__global__ void uncertain_kernel(upd_args a, upd_bufs u, const uint32_t *list,
+                                 const unsigned *list_count) {
+  const unsigned count = *list_count;
+  const int lane = threadIdx.x & 31;
+  const unsigned warps = gridDim.x * blockDim.x / 32;
+  for (unsigned t = (blockIdx.x * blockDim.x + threadIdx.x) / 32; t < count; t += warps) {
+    const uint32_t k = list[t];
+    const int i = (int)(k / (uint32_t)a.cols), j = (int)(k % (uint32_t)a.cols);
+    const float su = u.scale_up[k], sd = u.scale_down[k];
+    int net = 0, total = 0;
+    float pos = 0.0f, hi = 0.0f, lo = 0.0f;
+    for (int b0 = 0; b0 < a.batch; b0 += 32) {
+      const int b = b0 + lane;
+      const int mine = b < a.batch && u.plans[b].bl != 0 ? coincidences(a, u, b, i, j) : 0;
+      const int n = a.batch - b0 < 32 ? a.batch - b0 : 32;
+      for (int q = 0; q < n; ++q) {
+        const int c = __shfl_sync(0xffffffffu, mine, q);
+        if (c == 0)
+          continue;
+        net += c;
+        total += c < 0 ? -c : c;
+        aihw_mean_path_step(c, su, sd, &pos, &hi, &lo);
+      }
+    }
+    if (lane == 0)
+      finish_device(a, u, i, j, net, total, hi, lo, su, sd);
   }
 }
 
@@ -473,6 +689,10 @@ extern "C" aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct,
   const size_t o_single = take((size_t)(rows * cols));
   const size_t o_rows = take((size_t)rows * 4);
   const size_t o_info = take(sizeof(aihw_round_info));
+  /* two-pass aggregation (count_kernel): a list of device indices in 32 bits */
+  const int two_pass = (uint64_t)rows * (uint64_t)cols <= (uint64_t)UINT32_MAX;
+  const size_t o_list = two_pass ? take((size_t)(rows * cols) * 4) : 0;
+  const size_t o_count = take(sizeof(unsigned));
   CU_TRY(cudaSetDevice(ct->device), "cudaSetDevice");
   AIHW_TRY(aihw_dbuf_reserve(&ct->update_work, off, "CUDA update workspace"));
   char *base = (char *)ct->update_work.ptr;
@@ -498,6 +718,8 @@ extern "C" aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct,
   u.single = (unsigned char *)(base + o_single);
   u.row_single = (int *)(base + o_rows);
   u.info = (aihw_round_info *)(base + o_info);
+  uint32_t *list = (uint32_t *)(base + o_list);
+  unsigned *list_count = (unsigned *)(base + o_count);
   u.w = ct->w;
   u.max_bound = ct->max_bound;
   u.min_bound = ct->min_bound;
@@ -552,7 +774,18 @@ extern "C" aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct,
   if (timing)
     cudaEventRecord(ev[1], st);
   dim3 agrid(aihw_blocks_for(cols, 128), aihw_blocks_for(rows, kRowsPerThread));
-  aggregate_kernel<<<agrid, 128, 0, st>>>(a, u);
+  if (two_pass) {
+    CU_TRY(cudaMemsetAsync(list_count, 0, sizeof(unsigned), st), "cudaMemset");
+    if (words == 1)
+      count_fast_kernel<<<agrid, 128, 0, st>>>(a, u, list, list_count);
+    else
+      count_kernel<<<agrid, 128, 0, st>>>(a, u, list, list_count);
+    int sms = 132;
+    cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, ct->device);
+    uncertain_kernel<<<(unsigned)(32 * sms), 128, 0, st>>>(a, u, list, list_count);
+  } else {
+    aggregate_kernel<<<agrid, 128, 0, st>>>(a, u);
+  }
   if (timing)
     cudaEventRecord(ev[2], st);
   single_rows_kernel<<<aihw_blocks_for(rows, kSingleWarps), 32 * kSingleWarps, 0, st>>>(a, u);
@@ -568,10 +801,14 @@ extern "C" aihw_status aihw_cuda_tile_update(aihw_cuda_tile *ct,
     long n_flagged = 0;
     for (int v : flagged)
       n_flagged += v != 0;
+    unsigned n_uncertain = 0;
+    if (two_pass)
+      cudaMemcpy(&n_uncertain, list_count, sizeof n_uncertain, cudaMemcpyDeviceToHost);
     fprintf(stderr, "cuda update %lldx%lld b%lld: trains %.3f ms, aggregate %.3f ms, single "
-            "steps %.3f ms (%ld rows with flagged devices)\n",
+            "steps %.3f ms (%ld rows with flagged devices, %u devices took the exact "
+            "aggregation test)\n",
             (long long)rows, (long long)cols, (long long)batch, (double)ms[0], (double)ms[1],
-            (double)ms[2], n_flagged);
+            (double)ms[2], n_flagged, n_uncertain);
     for (int q = 0; q < 4; ++q)
       cudaEventDestroy(ev[q]);
   }
