@@ -2,6 +2,25 @@
 #include "backend/cpu/gemm.h"
 
 #include <cblas.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Threads of the region around the blocks: with more than one OpenMP thread always an
+ * active team (two at least, even for a single block), because OpenBLAS runs
+ * single-threaded only inside an active parallel region; outside one it would use its own
+ * threads and partition the one block by their number. */
+static int team_size(int64_t blocks) {
+#ifdef _OPENMP
+  const int max = omp_get_max_threads();
+  if (max < 2)
+    return 1;
+  return blocks >= max ? max : (blocks < 2 ? 2 : (int)blocks);
+#else
+  (void)blocks;
+  return 1;
+#endif
+}
 
 void aihw_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                 const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
@@ -9,7 +28,8 @@ void aihw_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float
   const int64_t row_blocks = (m + AIHW_GEMM_ROWS - 1) / AIHW_GEMM_ROWS;
   const int64_t col_blocks = (n + AIHW_GEMM_COLS - 1) / AIHW_GEMM_COLS;
   const int64_t blocks = row_blocks * col_blocks;
-#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1)
+  const int team = team_size(blocks);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t r0 = (blk / col_blocks) * AIHW_GEMM_ROWS, c0 = (blk % col_blocks) * AIHW_GEMM_COLS;
     const int64_t mb = m - r0 < AIHW_GEMM_ROWS ? m - r0 : AIHW_GEMM_ROWS;
@@ -28,7 +48,8 @@ void aihw_sgemv(int trans, int64_t rows, int64_t cols, float alpha, const float 
                 int64_t lda, const float *x, float beta, float *y) {
   const int64_t len = trans ? cols : rows; /* output length */
   const int64_t blocks = (len + AIHW_GEMM_COLS - 1) / AIHW_GEMM_COLS;
-#pragma omp parallel for schedule(dynamic, 1) if (blocks > 1)
+  const int team = team_size(blocks);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(team) if (team > 1)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t o0 = blk * AIHW_GEMM_COLS;
     const int64_t ob = len - o0 < AIHW_GEMM_COLS ? len - o0 : AIHW_GEMM_COLS;

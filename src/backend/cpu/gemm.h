@@ -6,7 +6,10 @@
  * wrappers fix the partition instead: C is cut into blocks of at most AIHW_GEMM_ROWS x
  * AIHW_GEMM_COLS (a function of the shape only), the blocks are distributed over OpenMP
  * threads, and each block is one single-threaded BLAS call (OpenBLAS runs single-threaded
- * inside an active parallel region). Row-major, CBLAS conventions. */
+ * inside an active parallel region, so with two or more OpenMP threads a product of one
+ * block runs in a team of two as well). With one OpenMP thread the blocks run as plain
+ * calls: OpenBLAS must then have one thread too (the aihw command sets both). Row-major,
+ * CBLAS conventions. */
 #ifndef AIHW_BACKEND_CPU_GEMM_H
 #define AIHW_BACKEND_CPU_GEMM_H
 
