@@ -38,13 +38,14 @@ static void usage(FILE *out) {
   fprintf(out, "\n'aihw <command> --help' shows the options of a command.\n");
 }
 
-/* OpenMP threads that wait for work spin by default (libgomp). On this project's 2-core
- * development machine that made two threads slower than one: a floating-point MLP run of
- * 19200 images took 1.49 s (2 threads, spinning) against 0.75 s (1 thread) and 0.61 s
- * (2 threads, passive), and a pulsed epoch 6.1 s against 2.5 s passive. The runtime reads
- * OMP_WAIT_POLICY before main, so the tool sets it and re-executes itself once, unless
- * the user chose a policy (the variable is set) or the re-execution fails (then it goes
- * on as it is). */
+/* OpenMP threads that wait for work spin by default (libgomp). On a machine with other
+ * work that is ruinous: on this project's 2-core development machine, with one other busy
+ * process, a pulsed MLP epoch at 2 threads took 6.1 s spinning against 2.5 s passive (and
+ * 3.3 s at 1 thread); on the idle machine spinning wins by about 20 % (2.0 s). The tool
+ * takes the robust choice: it sets OMP_WAIT_POLICY=passive and re-executes itself once
+ * (the runtime reads the variable before main), unless the user chose a policy (the
+ * variable is set; OMP_WAIT_POLICY=active for benchmarks on an idle machine) or the
+ * re-execution fails (then it goes on as it is). */
 static void prefer_passive_waiting(char **argv) {
   if (getenv("OMP_WAIT_POLICY") != NULL)
     return;
