@@ -57,6 +57,7 @@
 #include "core/rng.h"
 #include "inference/inference_internal.h"
 #include "physics/converter_math.h"
+#include "physics/noise_consts.h"
 #include "physics/pcm_math.h"
 
 /* Columns per step of the pair kernels: four Philox fill chunks of 96 normals. */
@@ -76,51 +77,7 @@ int aihw_converter_slices(const aihw_converter_params *c) {
 
 /* ---- Per-call constants ----------------------------------------------------------- */
 
-typedef struct noise_consts {
-  aihw_noise_model_type type;
-  float g_max;
-  float prog_factor; /* g_max / g_ref (PCM, custom drift); 1 (state independent) */
-  float prog_noise_scale, read_noise_scale, drift_scale;
-  int n_coeff;
-  float coeff[AIHW_INFERENCE_MAX_COEFFS];
-  float nu_mean, nu_std; /* state independent */
-  int n_custom;          /* custom drift tables, as doubles, with interpolation slopes */
-  double custom_g[AIHW_INFERENCE_MAX_TABLE];
-  double custom_mean[AIHW_INFERENCE_MAX_TABLE], custom_mean_slope[AIHW_INFERENCE_MAX_TABLE];
-  double custom_std[AIHW_INFERENCE_MAX_TABLE], custom_std_slope[AIHW_INFERENCE_MAX_TABLE];
-  /* drift calls */
-  int drifting;      /* t > t_0 */
-  double ln_base;    /* ln of the float t/t_0 */
-  float read_factor; /* sqrt(ln((t + t_read)/(2 t_read))), rounded to float */
-} noise_consts;
-
-static noise_consts noise_consts_make(const aihw_noise_model_params *nm) {
-  noise_consts c;
-  memset(&c, 0, sizeof c);
-  c.type = nm->type;
-  c.g_max = nm->g_max;
-  c.prog_factor = nm->type == AIHW_NOISE_STATE_INDEPENDENT
-                      ? 1.0f
-                      : (float)((double)nm->g_max / (double)nm->prog_coeff_g_max_reference);
-  c.prog_noise_scale = nm->prog_noise_scale;
-  c.read_noise_scale = nm->read_noise_scale;
-  c.drift_scale = nm->drift_scale;
-  c.n_coeff = nm->n_prog_coeff;
-  memcpy(c.coeff, nm->prog_coeff, sizeof c.coeff);
-  c.nu_mean = nm->drift_nu_mean;
-  c.nu_std = nm->drift_nu_std;
-  if (nm->type == AIHW_NOISE_CUSTOM_DRIFT_PCM) {
-    c.n_custom = nm->n_custom;
-    for (int k = 0; k < nm->n_custom; ++k) {
-      c.custom_g[k] = (double)nm->custom_g[k];
-      c.custom_mean[k] = (double)nm->custom_nu_mean[k];
-      c.custom_std[k] = (double)nm->custom_nu_std[k];
-    }
-    aihw_interp_slopes(c.custom_g, c.custom_mean, c.n_custom, c.custom_mean_slope);
-    aihw_interp_slopes(c.custom_g, c.custom_std, c.n_custom, c.custom_std_slope);
-  }
-  return c;
-}
+typedef aihw_noise_consts noise_consts; /* physics/noise_consts.h */
 
 /* ---- Argument checks ------------------------------------------------------------- */
 
@@ -519,7 +476,7 @@ aihw_status aihw_inference_program(const aihw_noise_model_params *nm,
     memset(nu, 0, (size_t)slices * (size_t)plane * sizeof(float));
     return AIHW_OK;
   }
-  noise_consts nc = noise_consts_make(nm);
+  noise_consts nc = aihw_noise_consts_make(nm);
   aihw_conductance_map map = aihw_conductance_map_make(cv, range.lo, range.hi);
   call_ctx c;
   c.nc = &nc;
@@ -579,12 +536,8 @@ aihw_status aihw_inference_drift_with_target(const aihw_noise_model_params *nm,
       memmove(w_out, w_prog, (size_t)plane * sizeof(float));
     return AIHW_OK;
   }
-  noise_consts nc = noise_consts_make(nm);
-  const float base = aihw_pcm_drift_base((double)t_inference, (double)nm->t_0);
-  nc.drifting = base != 1.0f;
-  nc.ln_base = aihw_pcm_log(base);
-  nc.read_factor =
-      (float)aihw_pcm_read_factor((double)t_inference, (double)nm->t_0, (double)nm->t_read);
+  noise_consts nc = aihw_noise_consts_make(nm);
+  aihw_noise_consts_set_time(&nc, nm, t_inference);
   aihw_conductance_map map = aihw_conductance_map_make(cv, range.lo, range.hi);
   aihw_conductance_map map_target = map;
   if (at_target) {

@@ -29,6 +29,7 @@
 
 extern "C" {
 #include "physics/converter_math.h"
+#include "physics/noise_consts.h"
 #include "physics/pcm_math.h"
 }
 
@@ -108,18 +109,8 @@ namespace {
 
 struct inf_consts {
   aihw_conductance_map map, map_target;
-  aihw_noise_model_type type;
-  float g_max, prog_factor, prog_noise_scale, read_noise_scale, drift_scale;
-  int n_coeff;
-  float coeff[AIHW_INFERENCE_MAX_COEFFS];
-  float nu_mean, nu_std;
-  int n_custom;
-  double custom_g[AIHW_INFERENCE_MAX_TABLE];
-  double custom_mean[AIHW_INFERENCE_MAX_TABLE], custom_mean_slope[AIHW_INFERENCE_MAX_TABLE];
-  double custom_std[AIHW_INFERENCE_MAX_TABLE], custom_std_slope[AIHW_INFERENCE_MAX_TABLE];
-  int drifting, at_target, pair, skip_off;
-  double ln_base;
-  float read_factor;
+  aihw_noise_consts nc; /* physics/noise_consts.h */
+  int at_target, pair, skip_off;
   int64_t rows, cols, nblk;
   uint32_t seed, tile_id;
   uint64_t op;
@@ -142,28 +133,7 @@ struct scan_result {
 static inf_consts consts_make(const aihw_noise_model_params *nm) {
   inf_consts c;
   memset(&c, 0, sizeof c);
-  c.type = nm->type;
-  c.g_max = nm->g_max;
-  c.prog_factor = nm->type == AIHW_NOISE_STATE_INDEPENDENT
-                      ? 1.0f
-                      : (float)((double)nm->g_max / (double)nm->prog_coeff_g_max_reference);
-  c.prog_noise_scale = nm->prog_noise_scale;
-  c.read_noise_scale = nm->read_noise_scale;
-  c.drift_scale = nm->drift_scale;
-  c.n_coeff = nm->n_prog_coeff;
-  memcpy(c.coeff, nm->prog_coeff, sizeof c.coeff);
-  c.nu_mean = nm->drift_nu_mean;
-  c.nu_std = nm->drift_nu_std;
-  if (nm->type == AIHW_NOISE_CUSTOM_DRIFT_PCM) {
-    c.n_custom = nm->n_custom;
-    for (int k = 0; k < nm->n_custom; ++k) {
-      c.custom_g[k] = (double)nm->custom_g[k];
-      c.custom_mean[k] = (double)nm->custom_nu_mean[k];
-      c.custom_std[k] = (double)nm->custom_nu_std[k];
-    }
-    aihw_interp_slopes(c.custom_g, c.custom_mean, c.n_custom, c.custom_mean_slope);
-    aihw_interp_slopes(c.custom_g, c.custom_std, c.n_custom, c.custom_std_slope);
-  }
+  c.nc = aihw_noise_consts_make(nm);
   return c;
 }
 
@@ -214,15 +184,15 @@ __global__ void scan_kernel(const float *__restrict__ w, int64_t n, scan_result 
 
 /* Moments of nu at conductance g (program.c nu_moments_chunk). */
 __device__ inline void nu_moments(const inf_consts &c, float g, float *mu, float *sd) {
-  switch (c.type) {
-  case AIHW_NOISE_PCM_LIKE: aihw_pcm_nu_moments(g, c.g_max, mu, sd); break;
+  switch (c.nc.type) {
+  case AIHW_NOISE_PCM_LIKE: aihw_pcm_nu_moments(g, c.nc.g_max, mu, sd); break;
   case AIHW_NOISE_STATE_INDEPENDENT:
-    *mu = c.nu_mean;
-    *sd = c.nu_std;
+    *mu = c.nc.nu_mean;
+    *sd = c.nc.nu_std;
     break;
   case AIHW_NOISE_CUSTOM_DRIFT_PCM:
-    aihw_pcm_nu_moments_table(g, c.custom_g, c.custom_mean, c.custom_mean_slope, c.custom_std,
-                              c.custom_std_slope, c.n_custom, mu, sd);
+    aihw_pcm_nu_moments_table(g, c.nc.custom_g, c.nc.custom_mean, c.nc.custom_mean_slope,
+                              c.nc.custom_std, c.nc.custom_std_slope, c.nc.n_custom, mu, sd);
     break;
   default: *mu = *sd = 0.0f; break;
   }
@@ -262,9 +232,10 @@ __global__ void program_kernel(const __grid_constant__ inf_consts c, inf_ptrs p)
       float mu, sd;
       nu_moments(c, g[l][s], &mu, &sd);
       const float sigma =
-          aihw_pcm_prog_sigma(c.coeff, c.n_coeff, g[l][s], c.g_max, c.prog_factor);
-      gp[l][s] = aihw_pcm_program(g[l][s], sigma, c.prog_noise_scale, xp[l]);
-      p.nu_out[s * plane + base + l] = aihw_pcm_nu(mu, sd, xn[l], c.drift_scale);
+          aihw_pcm_prog_sigma(c.nc.coeff, c.nc.n_coeff, g[l][s], c.nc.g_max,
+                              c.nc.prog_factor);
+      gp[l][s] = aihw_pcm_program(g[l][s], sigma, c.nc.prog_noise_scale, xp[l]);
+      p.nu_out[s * plane + base + l] = aihw_pcm_nu(mu, sd, xn[l], c.nc.drift_scale);
     }
   }
 #pragma unroll
@@ -278,11 +249,12 @@ __global__ void program_kernel(const __grid_constant__ inf_consts c, inf_ptrs p)
 
 /* Drift and read noise of one slice (program.c drift_slice_chunk). */
 __device__ inline float drift_one(const inf_consts &c, float g, float nu, float xi, float q_g) {
-  const float df = c.drifting ? aihw_pcm_drift_factor_ln(c.ln_base, nu) : 1.0f;
-  if (c.type == AIHW_NOISE_STATE_INDEPENDENT)
-    return aihw_state_independent_read(g, df, c.g_max, c.read_factor, c.read_noise_scale, xi);
-  return aihw_pcm_read(g, df, aihw_pcm_read_qs(q_g, c.g_max) * c.read_factor,
-                       c.read_noise_scale, xi);
+  const float df = c.nc.drifting ? aihw_pcm_drift_factor_ln(c.nc.ln_base, nu) : 1.0f;
+  if (c.nc.type == AIHW_NOISE_STATE_INDEPENDENT)
+    return aihw_state_independent_read(g, df, c.nc.g_max, c.nc.read_factor,
+                                       c.nc.read_noise_scale, xi);
+  return aihw_pcm_read(g, df, aihw_pcm_read_qs(q_g, c.nc.g_max) * c.nc.read_factor,
+                       c.nc.read_noise_scale, xi);
 }
 
 template <int NS>
@@ -496,11 +468,7 @@ extern "C" aihw_status aihw_cuda_tile_drift(aihw_cuda_tile *ct,
     return AIHW_OK;
   }
   inf_consts c = consts_make(nm);
-  const float base = aihw_pcm_drift_base((double)t_inference, (double)nm->t_0);
-  c.drifting = base != 1.0f;
-  c.ln_base = aihw_pcm_log(base);
-  c.read_factor =
-      (float)aihw_pcm_read_factor((double)t_inference, (double)nm->t_0, (double)nm->t_read);
+  aihw_noise_consts_set_time(&c.nc, nm, t_inference);
   c.map = aihw_conductance_map_make(cv, lo, hi);
   c.map_target = c.map;
   c.at_target = at_target != 0;
