@@ -471,6 +471,44 @@ aihw_status aihw_linear_backward_impl(aihw_module *m, const float *dy, int64_t b
 
 int aihw_linear_has_gradients(const aihw_module *m) { return m->linear->acc_rows > 0; }
 
+aihw_status aihw_linear_update_tile(aihw_linear_state *s, aihw_tile *tile, const float *x,
+                                    int64_t rows, int64_t n_in, float *d, int64_t n_out,
+                                    float lr, int lr_compensation) {
+  float tile_lr = lr;
+  if (lr_compensation) { /* §4.7: lr / mean(alpha), d x mean(alpha) */
+    AIHW_TRY(aihw_tile_get_out_scales(tile, s->work_sum.data, n_out));
+    double mean = 0.0;
+    for (int64_t i = 0; i < n_out; ++i)
+      mean += s->work_sum.data[i];
+    const float scale_mean = (float)(mean / (double)n_out);
+    tile_lr = lr / scale_mean;
+    for (int64_t k = 0; k < rows * n_out; ++k)
+      d[k] *= scale_mean;
+  }
+  return aihw_tile_update(tile, x, rows, n_in, d, n_out, tile_lr);
+}
+
+void aihw_linear_step_bias(aihw_module *m, const aihw_sgd_params *sgd, float *g) {
+  aihw_linear_state *s = m->linear;
+  const int64_t out = m->out_features, rows = s->acc_rows;
+  if (s->bias != NULL) { /* digital bias: torch SGD on the gradient summed in double */
+    for (int64_t i = 0; i < out; ++i) {
+      double sum = 0.0;
+      for (int64_t b = 0; b < rows; ++b)
+        sum += (double)s->acc_d.data[b * out + i];
+      g[i] = (float)sum;
+    }
+    aihw_nn_param_sgd(&s->bias_param, g, sgd);
+  }
+  s->acc_rows = 0;
+}
+
+aihw_status aihw_linear_post_update(aihw_linear_state *s) {
+  for (int64_t k = 0; k < tile_count(s); ++k)
+    AIHW_TRY(aihw_tile_post_update_step(s->tiles[k]));
+  return AIHW_OK;
+}
+
 aihw_status aihw_linear_step_impl(aihw_module *m, const aihw_sgd_params *sgd) {
   aihw_linear_state *s = m->linear;
   if (aihw_linear_hwa_active(s))
@@ -503,35 +541,13 @@ aihw_status aihw_linear_step_impl(aihw_module *m, const aihw_sgd_params *sgd) {
           gather_cols(s->acc_d.data, rows, out, s->out_starts[c], n_out, s->work_b.data);
           dc = s->work_b.data;
         }
-        float tile_lr = lr;
-        if (lr_compensation) { /* §4.7: lr / mean(alpha), d x mean(alpha) */
-          AIHW_TRY(aihw_tile_get_out_scales(tile, s->work_sum.data, n_out));
-          double mean = 0.0;
-          for (int64_t i = 0; i < n_out; ++i)
-            mean += s->work_sum.data[i];
-          const float scale_mean = (float)(mean / (double)n_out);
-          tile_lr = lr / scale_mean;
-          for (size_t k = 0; k < nr * (size_t)n_out; ++k)
-            dc[k] *= scale_mean;
-        }
-        AIHW_TRY(aihw_tile_update(tile, xr, rows, n_in, dc, n_out, tile_lr));
+        AIHW_TRY(aihw_linear_update_tile(s, tile, xr, rows, n_in, dc, n_out, lr,
+                                         lr_compensation));
       }
     }
-    if (s->bias != NULL) { /* digital bias: torch SGD on the gradient summed in double */
-      float *g = s->work_sum.data;
-      for (int64_t i = 0; i < out; ++i) {
-        double sum = 0.0;
-        for (int64_t b = 0; b < rows; ++b)
-          sum += (double)s->acc_d.data[b * out + i];
-        g[i] = (float)sum;
-      }
-      aihw_nn_param_sgd(&s->bias_param, g, sgd);
-    }
-    s->acc_rows = 0;
+    aihw_linear_step_bias(m, sgd, s->work_sum.data);
   }
-  for (int64_t k = 0; k < tile_count(s); ++k)
-    AIHW_TRY(aihw_tile_post_update_step(s->tiles[k]));
-  return AIHW_OK;
+  return aihw_linear_post_update(s);
 }
 
 aihw_status aihw_linear_set_training_impl(aihw_module *m, int training) {

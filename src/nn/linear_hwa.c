@@ -433,37 +433,15 @@ aihw_status aihw_linear_hwa_step(aihw_module *m, const aihw_sgd_params *sgd) {
           for (int64_t b = 0; b < rows; ++b)
             for (int64_t i = 0; i < n_out; ++i)
               dc[b * n_out + i] *= h->alpha.value[alpha_index(s, r, c, i)];
-        float tile_lr = sgd->lr;
-        if (lr_compensation) { /* §4.7: lr / mean(alpha), d x mean(alpha) */
-          AIHW_TRY(aihw_tile_get_out_scales(tile, s->work_sum.data, n_out));
-          double mean = 0.0;
-          for (int64_t i = 0; i < n_out; ++i)
-            mean += s->work_sum.data[i];
-          const float scale_mean = (float)(mean / (double)n_out);
-          tile_lr = sgd->lr / scale_mean;
-          for (size_t j = 0; j < nr * (size_t)n_out; ++j)
-            dc[j] *= scale_mean;
-        }
-        AIHW_TRY(aihw_tile_update(tile, xr, rows, n_in, dc, n_out, tile_lr));
+        AIHW_TRY(aihw_linear_update_tile(s, tile, xr, rows, n_in, dc, n_out, sgd->lr,
+                                         lr_compensation));
       }
     }
     if (h->learn)
       AIHW_TRY(param_step(h, &h->alpha, h->alpha_grad, sgd));
-    if (s->bias != NULL) {
-      float *g = h->gw.data;
-      for (int64_t i = 0; i < out; ++i) {
-        double sum = 0.0;
-        for (int64_t b = 0; b < rows; ++b)
-          sum += (double)s->acc_d.data[b * out + i];
-        g[i] = (float)sum;
-      }
-      aihw_nn_param_sgd(&s->bias_param, g, sgd);
-    }
-    s->acc_rows = 0;
+    aihw_linear_step_bias(m, sgd, h->gw.data);
   }
-  for (int64_t k = 0; k < tile_count(s); ++k)
-    AIHW_TRY(aihw_tile_post_update_step(s->tiles[k]));
-  return AIHW_OK;
+  return aihw_linear_post_update(s);
 }
 
 /* ---- accessors ------------------------------------------------------------------------------ */

@@ -32,6 +32,17 @@ static inline int64_t tile_count(const aihw_linear_state *s) { return s->in_spli
 
 /* ---- digital periphery (linear_hwa.c) ---------------------------------------------------- */
 
+/* Shared by the plain step (linear.c) and the HWA step (linear_hwa.c): one tile's update
+ * with d [rows][n_out] (scaled in place by the §4.7 learning-rate compensation when on;
+ * needs s->work_sum of n_out floats); the digital bias's SGD step from the accumulated
+ * gradients (g: out floats of scratch), which also clears them; every tile's post-update
+ * step. */
+aihw_status aihw_linear_update_tile(aihw_linear_state *s, aihw_tile *tile, const float *x,
+                                    int64_t rows, int64_t n_in, float *d, int64_t n_out,
+                                    float lr, int lr_compensation);
+void aihw_linear_step_bias(aihw_module *m, const aihw_sgd_params *sgd, float *g);
+aihw_status aihw_linear_post_update(aihw_linear_state *s);
+
 /* Allocates s->hwa for a new layer (after its splits and tiles exist): the learned output
  * scales (1), the input ranges (init_value) and the output bound of the tiles' forward
  * IO (out_scale out_bound 0.999 for ANALOG / INFERENCE tiles with out_bound > 0). */
