@@ -27,13 +27,6 @@
 #include "inference/inference_internal.h"
 #include "tile/tile_internal.h"
 
-static aihw_status ensure_floats(float **p, size_t n, const char *what) {
-  if (*p != NULL)
-    return AIHW_OK;
-  *p = aihw_alloc_array(n, sizeof(float), what);
-  return *p != NULL ? AIHW_OK : aihw_last_status();
-}
-
 void aihw_tile_cuda_reference_changed(aihw_tile *tile) {
   if (tile == NULL || tile->cuda == NULL)
     return;
@@ -111,17 +104,8 @@ static aihw_status readout(aihw_tile *tile, int exact, float *out) {
 
 aihw_status aihw_tile_cuda_program_weights(aihw_tile *tile) {
   const aihw_inference_params *ip = &tile->config.inference;
-  const size_t n = (size_t)(tile->out_size * tile->cols);
-  const int slices = aihw_converter_slices(&ip->converter);
   /* Host arrays: the targets of aihw_tile_cuda_sync_programmed. */
-  AIHW_TRY(ensure_floats(&tile->programmed, n, "programmed weights"));
-  AIHW_TRY(ensure_floats(&tile->nu, n * (size_t)slices, "drift exponents"));
-  AIHW_TRY(ensure_floats(&tile->drift_baseline, (size_t)tile->out_size, "drift baseline"));
-  AIHW_TRY(ensure_floats(&tile->drift_alpha, (size_t)tile->out_size, "drift alpha"));
-  if (!tile->reference_valid)
-    return aihw_error(AIHW_ERR_STATE,
-                      "no weights to program: set them first (aihw_tile_set_weights) or train "
-                      "the tile");
+  AIHW_TRY(aihw_tile_prepare_programming(tile));
   AIHW_TRY(need_reference(tile));
   AIHW_TRY(aihw_cuda_tile_program(tile->cuda, &ip->noise_model, &ip->converter,
                                   tile->config.seed, tile->config.tile_id, tile->op_counter));

@@ -171,7 +171,7 @@ static aihw_status ensure_floats(float **p, size_t n, const char *what) {
   return *p != NULL ? AIHW_OK : aihw_last_status();
 }
 
-static aihw_status program(aihw_tile *tile) {
+aihw_status aihw_tile_prepare_programming(aihw_tile *tile) {
   const aihw_inference_params *ip = &tile->config.inference;
   const size_t n = weight_count(tile);
   const int slices = aihw_converter_slices(&ip->converter);
@@ -183,12 +183,18 @@ static aihw_status program(aihw_tile *tile) {
     return aihw_error(AIHW_ERR_STATE,
                       "no weights to program: set them first (aihw_tile_set_weights) or train "
                       "the tile");
+  return AIHW_OK;
+}
+
+static aihw_status program(aihw_tile *tile) {
+  const aihw_inference_params *ip = &tile->config.inference;
+  AIHW_TRY(aihw_tile_prepare_programming(tile));
   aihw_stream_key key = {tile->config.seed, tile->config.tile_id, tile->op_counter};
   AIHW_TRY(aihw_inference_program(&ip->noise_model, &ip->converter, tile->reference,
                                   tile->out_size, tile->cols, key, tile->programmed,
                                   tile->nu));
   tile->op_counter++;
-  memcpy(tile->weights, tile->programmed, n * sizeof(float));
+  memcpy(tile->weights, tile->programmed, weight_count(tile) * sizeof(float));
   refresh_abs(tile);
   tile->fb_valid = 0;
   tile->programmed_valid = 1;

@@ -113,6 +113,10 @@ void aihw_tile_forward_digital(const aihw_tile *tile, float *y, int64_t batch);
  * the programmed state, drift compensation and the modified copy. */
 aihw_status aihw_tile_weights_changed(aihw_tile *tile);
 
+/* Before programming (CPU or CUDA): the host arrays of the programmed state exist, and
+ * the tile has weights to program (STATE otherwise). */
+aihw_status aihw_tile_prepare_programming(aihw_tile *tile);
+
 /* INFERENCE post-update step: clip -> remap -> modifier (§6.1). */
 aihw_status aihw_tile_inference_post_update(aihw_tile *tile);
 
