@@ -31,13 +31,14 @@ static aihw_status check_finite(const char *fn, const char *name, const float *v
   return AIHW_OK;
 }
 
-AIHW_API aihw_status aihw_loss_cross_entropy(const float *logits, const int32_t *labels,
-                                             int64_t batch, int64_t classes, float *loss,
-                                             float *dlogits) {
-  static const char *fn = "aihw_loss_cross_entropy";
-  if (logits == NULL || labels == NULL || loss == NULL)
+/* The arguments both class losses share: non-NULL pointers, sizes, labels in 0 .. classes
+ * - 1, finite inputs (`name` names them in messages). */
+static aihw_status check_class_args(const char *fn, const char *name, const float *v,
+                                    const int32_t *labels, int64_t batch, int64_t classes,
+                                    const float *loss) {
+  if (v == NULL || labels == NULL || loss == NULL)
     return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: NULL argument (%s)", fn,
-                      logits == NULL   ? "logits"
+                      v == NULL        ? name
                       : labels == NULL ? "labels"
                                        : "loss");
   AIHW_TRY(check_sizes(fn, batch, classes, "classes"));
@@ -46,7 +47,14 @@ AIHW_API aihw_status aihw_loss_cross_entropy(const float *logits, const int32_t 
       return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
                         "%s: labels[%lld] = %d: must be in 0 .. %lld", fn, (long long)b,
                         (int)labels[b], (long long)(classes - 1));
-  AIHW_TRY(check_finite(fn, "logits", logits, batch, classes));
+  return check_finite(fn, name, v, batch, classes);
+}
+
+AIHW_API aihw_status aihw_loss_cross_entropy(const float *logits, const int32_t *labels,
+                                             int64_t batch, int64_t classes, float *loss,
+                                             float *dlogits) {
+  static const char *fn = "aihw_loss_cross_entropy";
+  AIHW_TRY(check_class_args(fn, "logits", logits, labels, batch, classes, loss));
   double total = 0.0;
   const double inv_batch = 1.0 / (double)batch;
   for (int64_t b = 0; b < batch; ++b) {
@@ -72,18 +80,7 @@ AIHW_API aihw_status aihw_loss_cross_entropy(const float *logits, const int32_t 
 AIHW_API aihw_status aihw_loss_nll(const float *logp, const int32_t *labels, int64_t batch,
                                    int64_t classes, float *loss, float *dlogp) {
   static const char *fn = "aihw_loss_nll";
-  if (logp == NULL || labels == NULL || loss == NULL)
-    return aihw_error(AIHW_ERR_INVALID_ARGUMENT, "%s: NULL argument (%s)", fn,
-                      logp == NULL     ? "logp"
-                      : labels == NULL ? "labels"
-                                       : "loss");
-  AIHW_TRY(check_sizes(fn, batch, classes, "classes"));
-  for (int64_t b = 0; b < batch; ++b)
-    if (labels[b] < 0 || labels[b] >= classes)
-      return aihw_error(AIHW_ERR_INVALID_ARGUMENT,
-                        "%s: labels[%lld] = %d: must be in 0 .. %lld", fn, (long long)b,
-                        (int)labels[b], (long long)(classes - 1));
-  AIHW_TRY(check_finite(fn, "logp", logp, batch, classes));
+  AIHW_TRY(check_class_args(fn, "logp", logp, labels, batch, classes, loss));
   double total = 0.0;
   for (int64_t b = 0; b < batch; ++b)
     total -= (double)logp[b * classes + labels[b]];

@@ -65,6 +65,19 @@ static inline void update_onehot(aihw_tile *t, const int *col, const float *d, i
   free(x);
 }
 
+/* `batches` updates with deterministic batches of 3 samples of a 4 x 5 tile, varied by
+ * `salt` (the state round-trip tests train before and after saving). */
+static inline void train_some_lr(aihw_tile *t, int batches, uint32_t salt, float lr) {
+  float x[3 * 5], d[3 * 4];
+  for (int b = 0; b < batches; ++b) {
+    for (int e = 0; e < 15; ++e)
+      x[e] = 0.13f * (float)((e * 7 + b + (int)salt) % 11) - 0.6f;
+    for (int e = 0; e < 12; ++e)
+      d[e] = 0.11f * (float)((e * 5 + 3 * b + (int)salt) % 9) - 0.4f;
+    CHECK_OK(aihw_tile_update(t, x, 3, 5, d, 4, lr));
+  }
+}
+
 /* ALL: every sub-device receives the same coincidences; W = mean (default gamma 1/n). */
 
 #endif

@@ -178,14 +178,7 @@ static void test_copy_inverted(void) {
 }
 
 static void train_some(aihw_tile *t, int batches, uint32_t salt) {
-  float x[3 * 5], d[3 * 4];
-  for (int b = 0; b < batches; ++b) {
-    for (int e = 0; e < 15; ++e)
-      x[e] = 0.13f * (float)((e * 7 + b + (int)salt) % 11) - 0.6f;
-    for (int e = 0; e < 12; ++e)
-      d[e] = 0.11f * (float)((e * 5 + 3 * b + (int)salt) % 9) - 0.4f;
-    CHECK_OK(aihw_tile_update(t, x, 3, 5, d, 4, 0.3f));
-  }
+  train_some_lr(t, batches, salt, 0.3f);
 }
 
 /* PCMPreset (noisy PCM pair, noisy refresh reads): save, load, continue bit-identically. */
